@@ -1,0 +1,124 @@
+"""Shared fixtures: named users, the simulator as the upstream, and Celery.
+
+Celery tasks run eagerly unless a test asks for `celery_worker`: then, with REDIS_URL set, a real
+worker process consumes a queue of this test run against the test database; on the embedded
+defaults (SQLite, filesystem broker) tasks stay eager.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from project.celery import app as celery_app
+from project.upstream import reset_clients
+
+pytest_plugins = ["tests.simulator_fixture"]
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_QUEUE = f"studio-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _upstream_is_simulator(settings, simulator, tmp_path) -> Iterator[None]:
+    settings.XINGCHEN_BASE_URL = simulator.base_url
+    settings.XINGCHEN_API_KEY = simulator.api_key
+    settings.XINGCHEN_USES_SIMULATOR = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    reset_clients()
+    yield
+    reset_clients()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager() -> None:
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+def password() -> str:
+    return "correct-horse-battery"
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password=password())
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password=password())
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password=password(), is_staff=True)
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("root", password=password())
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    info = connection.settings_dict
+    if info["ENGINE"].endswith("postgresql"):
+        host = info.get("HOST") or "127.0.0.1"
+        port = info.get("PORT") or "5432"
+        user = info.get("USER") or "postgres"
+        return f"postgres://{user}@{host}:{port}/{info['NAME']}"
+    return f"sqlite:///{info['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def _worker_process(django_db_setup, django_db_blocker, simulator, tmp_path_factory):
+    if not django_settings.REDIS_URL:
+        yield None
+        return
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "XINGCHEN_API_KEY": simulator.api_key,
+        "XINGCHEN_BASE_URL": simulator.base_url,
+        "DATA_DIR": str(tmp_path_factory.mktemp("worker-data")),
+    }
+    log = tmp_path_factory.mktemp("worker-log") / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "project", "worker", "--pool", "solo",
+             "--queues", TEST_QUEUE, "--loglevel", "INFO"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("Celery worker did not start:\n" + log.read_text()[-4000:])
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def celery_worker(_worker_process, settings):
+    """A real worker when REDIS_URL is set (use with transactional tests); eager otherwise."""
+    if _worker_process is None:
+        yield None
+        return
+    celery_app.conf.task_always_eager = False
+    yield _worker_process
+    celery_app.conf.task_always_eager = True
