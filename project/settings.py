@@ -197,7 +197,9 @@ XINGCHEN_USES_SIMULATOR = not _real_key
 XINGCHEN_API_KEY = _real_key or env_str("XINGCHEN_SIM_API_KEY", "local-simulator-key")
 XINGCHEN_BASE_URL = env_str(
     "XINGCHEN_BASE_URL",
-    f"http://127.0.0.1:{XINGCHEN_SIMULATOR_PORT}" if XINGCHEN_USES_SIMULATOR else "https://nlp.aliyuncs.com",
+    f"http://127.0.0.1:{XINGCHEN_SIMULATOR_PORT}"
+    if XINGCHEN_USES_SIMULATOR
+    else "https://nlp.aliyuncs.com",
 ).rstrip("/")
 XINGCHEN_CONNECT_TIMEOUT = float(env_str("XINGCHEN_CONNECT_TIMEOUT", "5"))
 XINGCHEN_READ_TIMEOUT = float(env_str("XINGCHEN_READ_TIMEOUT", "60"))

@@ -67,28 +67,82 @@ def main() -> int:
     try:
         if settings.XINGCHEN_USES_SIMULATOR:
             port = str(settings.XINGCHEN_SIMULATOR_PORT)
-            children.append(start("simulator", [
-                PY, "-m", "platforms.xingchen.simulator", "--host", "127.0.0.1", "--port", port,
-                "--data-dir", str(settings.DATA_DIR / "simulator"),
-                "--api-key", settings.XINGCHEN_API_KEY,
-                "--public-url", f"http://127.0.0.1:{port}",
-            ]))
+            children.append(
+                start(
+                    "simulator",
+                    [
+                        PY,
+                        "-m",
+                        "platforms.xingchen.simulator",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        port,
+                        "--data-dir",
+                        str(settings.DATA_DIR / "simulator"),
+                        "--api-key",
+                        settings.XINGCHEN_API_KEY,
+                        "--public-url",
+                        f"http://127.0.0.1:{port}",
+                    ],
+                )
+            )
             if not wait_for(f"{settings.XINGCHEN_BASE_URL}/_simulator/health", 30):
                 print("The Xingchen simulator did not start.", file=sys.stderr)
                 return 1
         manage("seed_demo")
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
         children += [
-            start("worker", [PY, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO",
-                             "--concurrency", "2"]),
-            start("beat", [PY, "-m", "celery", "-A", "project", "beat", "--loglevel", "INFO",
-                           "--schedule", beat_schedule]),
-            start("daphne", [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(settings.PORT),
-                             "project.asgi:application"]),
+            start(
+                "worker",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "project",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                ],
+            ),
+            start(
+                "beat",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "project",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    beat_schedule,
+                ],
+            ),
+            start(
+                "daphne",
+                [
+                    PY,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(settings.PORT),
+                    "project.asgi:application",
+                ],
+            ),
         ]
         if wait_for(f"http://127.0.0.1:{settings.PORT}/accounts/login/", 60):
-            print(f"\n  Persona Studio is running at http://localhost:{settings.PORT}/"
-                  "  (Ctrl-C stops everything)\n", flush=True)
+            print(
+                f"\n  Persona Studio is running at http://localhost:{settings.PORT}/"
+                "  (Ctrl-C stops everything)\n",
+                flush=True,
+            )
         while True:
             for name, proc in children:
                 if proc.poll() is not None:

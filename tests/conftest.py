@@ -98,9 +98,24 @@ def _worker_process(django_db_setup, django_db_blocker, simulator, tmp_path_fact
     log = tmp_path_factory.mktemp("worker-log") / "worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "project", "worker", "--pool", "solo",
-             "--queues", TEST_QUEUE, "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "project",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                TEST_QUEUE,
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while b"ready." not in log.read_bytes():

@@ -72,8 +72,12 @@ def test_run_serves_the_login_page_and_ctrl_c_leaves_no_process(tmp_path):
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "scripts/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         served = _wait_until(lambda: _serves_login(f"http://127.0.0.1:{port}/accounts/login/"), 120)

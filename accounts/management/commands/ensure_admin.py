@@ -22,9 +22,11 @@ class Command(BaseCommand):
         if not account.created:
             self.stdout.write(f"Admin account '{account.username}' already exists.")
         elif account.password:
-            self.stdout.write(self.style.SUCCESS(
-                f"Created admin account '{account.username}' with password: {account.password}\n"
-                "This password is shown only once."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Created admin account '{account.username}' with password: "
+                    f"{account.password}\nThis password is shown only once."
+                )
+            )
         else:
             self.stdout.write(self.style.SUCCESS(f"Created admin account '{account.username}'."))

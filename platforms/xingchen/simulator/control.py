@@ -1,0 +1,105 @@
+"""The simulator's own control API under /_simulator (not part of Xingchen).
+
+Every route except `health` and `files` needs the same `Authorization: Bearer <key>` as /v2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+
+from . import characters
+from .errors import ApiError
+from .faults import parse_fault
+from .gateway import authorized
+from .state import Simulator
+
+ControlHandler = Callable[[Request, Simulator], Awaitable[Response]]
+
+
+def _refusal(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def guarded(handler: ControlHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sim: Simulator = request.app.state.sim
+        if not authorized(sim, request):
+            return _refusal(401, "The control API needs Authorization: Bearer <api key>.")
+        return await handler(request, sim)
+
+    return endpoint
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("the body must be a JSON object")
+    return value
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def add_fault(request: Request, sim: Simulator) -> Response:
+    try:
+        servicename, fault = parse_fault(await _json_object(request))
+    except ValueError as exc:
+        return _refusal(400, str(exc))
+    sim.faults.add(servicename, fault)
+    return JSONResponse({"ok": True})
+
+
+async def list_faults(request: Request, sim: Simulator) -> Response:
+    return JSONResponse({"ok": True, "faults": sim.faults.pending()})
+
+
+async def clear_faults(request: Request, sim: Simulator) -> Response:
+    sim.faults.clear()
+    return JSONResponse({"ok": True})
+
+
+async def configure(request: Request, sim: Simulator) -> Response:
+    if request.method == "POST":
+        try:
+            sim.config.update_pacing(await _json_object(request))
+        except (ValueError, TypeError) as exc:
+            return _refusal(400, str(exc))
+    return JSONResponse({"ok": True, **sim.config.pacing()})
+
+
+async def requests(request: Request, sim: Simulator) -> Response:
+    return JSONResponse(sim.log.recent(request.query_params.get("servicename")))
+
+
+async def character_status(request: Request, sim: Simulator) -> Response:
+    character_id = request.path_params["character_id"]
+    try:
+        statuses = characters.set_statuses(sim, character_id, await _json_object(request))
+    except ApiError as error:
+        return _refusal(error.status, error.message)
+    except ValueError as exc:
+        return _refusal(400, str(exc))
+    return JSONResponse({"ok": True, **statuses})
+
+
+async def serve_file(request: Request) -> Response:
+    sim: Simulator = request.app.state.sim
+    name = request.path_params["name"]
+    path = sim.files.path(name)
+    if path is None or not path.is_file():
+        return PlainTextResponse("NoSuchKey: The specified key does not exist.", status_code=404)
+    problem = sim.files.link_problem(
+        name, request.query_params.get("Expires"), request.query_params.get("Signature")
+    )
+    if problem is not None:
+        return PlainTextResponse(f"AccessDenied: {problem}", status_code=403)
+    return FileResponse(path)
