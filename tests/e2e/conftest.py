@@ -83,10 +83,12 @@ def live_asgi(django_db_setup, django_db_blocker, simulator, tmp_path_factory) -
         try:
             urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=2)
             break
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("daphne did not start:\n" + log_path.read_text()[-4000:])
+                raise RuntimeError(
+                    "daphne did not start:\n" + log_path.read_text()[-4000:]
+                ) from exc
             time.sleep(0.2)
     yield base_url
     proc.terminate()

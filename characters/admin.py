@@ -1,0 +1,427 @@
+"""Character editing in the Django admin.
+
+Saving never calls Xingchen: it stores the row and its outbox entry, and a Celery task pushes.
+The sync actions (push now, pull, generate a description, versions) call services, which talk
+to Xingchen synchronously and report back through `messages`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from characters import services
+from characters.forms import CharacterAdminForm
+from characters.models import OPEN_PUSH_STATES, Character, CharacterPush, SyncState
+from platforms.xingchen.errors import XingchenError
+
+_SYNC_FIELDS = (
+    "sync_state",
+    "last_sync_error",
+    "remote_id",
+    "remote_version",
+    "audit_status",
+    "config_status",
+    "green_status",
+    "manageable",
+    "is_pre_configured",
+    "tags",
+    "remote_modified_at",
+    "synced_at",
+)
+_STATE_COLOURS = {
+    SyncState.SYNCED: "#1f7a44",
+    SyncState.PENDING: "#8a6100",
+    SyncState.DELETING: "#8a6100",
+    SyncState.WAITING: "#b35900",
+    SyncState.FAILED: "#b3261e",
+    SyncState.CONFLICTED: "#b3261e",
+    SyncState.DELETED: "#666",
+}
+_PROBLEM_STATES = (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED, SyncState.PENDING)
+
+
+def _upstream_error(request: HttpRequest, action: str, exc: XingchenError) -> None:
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    messages.error(request, f"{action} failed: Xingchen said “{exc.message}”{status}.")
+
+
+@admin.register(Character)
+class CharacterAdmin(admin.ModelAdmin):
+    form = CharacterAdminForm
+    change_form_template = "admin/characters/character/change_form.html"
+    change_list_template = "admin/characters/character/change_list.html"
+    list_display = (
+        "avatar_thumb",
+        "name",
+        "sync_badge",
+        "open_pushes",
+        "audit_status",
+        "config_status",
+        "remote_id",
+        "updated_at",
+    )
+    list_display_links = ("avatar_thumb", "name")
+    list_filter = (
+        "sync_state",
+        "audit_status",
+        "config_status",
+        "green_status",
+        "manageable",
+        "is_deleted",
+    )
+    search_fields = ("name", "introduction", "remote_id")
+    readonly_fields = ("avatar_preview", *_SYNC_FIELDS)
+    actions = ("push_now", "pull_selected", "generate_description", "list_versions")
+    list_per_page = 50
+    fieldsets = (
+        (
+            "Persona",
+            {
+                "fields": (
+                    "name",
+                    ("avatar", "avatar_preview"),
+                    "introduction",
+                    "basic_information",
+                    "opening_line",
+                    "traits",
+                    "chat_example",
+                    "character_type",
+                    "chat_objective",
+                    "role_types",
+                )
+            },
+        ),
+        (
+            "Behaviour",
+            {
+                "fields": (
+                    "model_name",
+                    ("temperature", "top_p", "top_k", "max_length"),
+                    "function_list",
+                )
+            },
+        ),
+        (
+            "Memory and plugins",
+            {
+                "fields": (
+                    ("is_real_info", "search_keyword"),
+                    "is_real_time",
+                    "short_term_memory_round",
+                    "long_term_memories",
+                    "platform_plugins",
+                    "knowledge_bases",
+                )
+            },
+        ),
+        ("Permissions", {"fields": ("perm_is_public", "perm_allow_chat", "perm_allow_api")}),
+        ("Sync", {"fields": _SYNC_FIELDS}),
+    )
+
+    # --- list columns --------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Character]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_push_count=Count("pushes", filter=Q(pushes__state__in=OPEN_PUSH_STATES)))
+        )
+
+    @admin.display(description="")
+    def avatar_thumb(self, obj: Character) -> str:
+        if not obj.avatar:
+            return format_html('<span class="character-initial">{}</span>', obj.name[:1])
+        return format_html('<img src="{}" alt="" class="character-thumb">', obj.avatar.url)
+
+    @admin.display(description="Avatar preview")
+    def avatar_preview(self, obj: Character) -> str:
+        if not obj.avatar:
+            return "No avatar yet."
+        return format_html('<img src="{}" alt="" class="character-preview">', obj.avatar.url)
+
+    @admin.display(description="Sync", ordering="sync_state")
+    def sync_badge(self, obj: Character) -> str:
+        colour = _STATE_COLOURS.get(obj.sync_state, "#666")
+        problem = obj.last_sync_error if obj.sync_state in _PROBLEM_STATES else ""
+        return format_html(
+            '<span class="sync-badge" style="color:{}">{}</span>{}',
+            colour,
+            obj.get_sync_state_display(),
+            format_html('<div class="sync-reason">{}</div>', problem) if problem else "",
+        )
+
+    @admin.display(description="Open pushes", ordering="open_push_count")
+    def open_pushes(self, obj: Character) -> int:
+        return obj.open_push_count
+
+    # --- permissions -------------------------------------------------------------------------
+
+    def has_change_permission(self, request: HttpRequest, obj: Character | None = None) -> bool:
+        # Deleted rows and characters of other Xingchen accounts are shown read-only.
+        if obj is not None and (obj.is_deleted or not obj.manageable):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Character | None = None) -> bool:
+        if obj is not None and obj.is_deleted:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # --- saving through the services ----------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Character, form: Any, change: bool) -> None:
+        if change:
+            services.character_update(character=obj)
+        else:
+            services.character_create(character=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Character) -> None:
+        services.character_delete(character=obj)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        # Deletion is soft (chats keep their character), so nothing else is deleted with it.
+        names = [str(obj) for obj in objs]
+        return names, {str(self.opts.verbose_name_plural): len(names)}, set(), []
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Character]) -> None:
+        for character in queryset:
+            services.character_delete(character=character)
+
+    def response_add(self, request: HttpRequest, obj: Character, *args: Any) -> HttpResponse:
+        transaction.on_commit(partial(self._report_sync, request, obj))
+        return super().response_add(request, obj, *args)
+
+    def response_change(self, request: HttpRequest, obj: Character) -> HttpResponse:
+        transaction.on_commit(partial(self._report_sync, request, obj))
+        return super().response_change(request, obj)
+
+    def _report_sync(self, request: HttpRequest, obj: Character) -> None:
+        # Runs after commit, behind the queued push: when the push ran at once, say how it went.
+        obj.refresh_from_db()
+        if obj.sync_state == SyncState.SYNCED:
+            messages.info(request, f"“{obj}” is on Xingchen.")
+        elif obj.sync_state in (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED):
+            messages.warning(
+                request, f"“{obj}” is saved here but not on Xingchen yet: {obj.last_sync_error}"
+            )
+        else:
+            messages.info(request, f"“{obj}” is saved; the change is on its way to Xingchen.")
+
+    # --- actions -------------------------------------------------------------------------------
+
+    @admin.action(description="Push now to Xingchen", permissions=["change"])
+    def push_now(self, request: HttpRequest, queryset: QuerySet[Character]) -> None:
+        for character in queryset.filter(is_deleted=False):
+            outcome = services.character_push_now(character=character)
+            level = messages.SUCCESS if outcome.state == "sent" else messages.WARNING
+            self.message_user(request, f"{character}: {outcome.message}", level)
+
+    @admin.action(description="Pull from Xingchen", permissions=["change"])
+    def pull_selected(self, request: HttpRequest, queryset: QuerySet[Character]) -> None:
+        for character in queryset.filter(is_deleted=False):
+            try:
+                outcome = services.character_pull(character=character)
+            except XingchenError as exc:
+                _upstream_error(request, f"Pulling {character}", exc)
+                continue
+            self.message_user(request, f"{character}: {_PULL_OUTCOMES[outcome]}")
+
+    @admin.action(description="Generate a description", permissions=["change"])
+    def generate_description(
+        self, request: HttpRequest, queryset: QuerySet[Character]
+    ) -> HttpResponse | None:
+        return self._one_character_page(request, queryset, "describe")
+
+    @admin.action(description="List versions on Xingchen", permissions=["view"])
+    def list_versions(
+        self, request: HttpRequest, queryset: QuerySet[Character]
+    ) -> HttpResponse | None:
+        return self._one_character_page(request, queryset, "versions")
+
+    def _one_character_page(
+        self, request: HttpRequest, queryset: QuerySet[Character], view: str
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one character.", messages.WARNING)
+            return None
+        url = reverse(f"admin:characters_character_{view}", args=[queryset.get().pk])
+        return HttpResponseRedirect(url)
+
+    # --- extra pages ---------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("pull-all/", wrap(self.pull_all_view), name="characters_character_pull_all"),
+            path("<int:pk>/push/", wrap(self.push_view), name="characters_character_push"),
+            path("<int:pk>/resolve/", wrap(self.resolve_view), name="characters_character_resolve"),
+            path(
+                "<int:pk>/describe/", wrap(self.describe_view), name="characters_character_describe"
+            ),
+            path(
+                "<int:pk>/versions/", wrap(self.versions_view), name="characters_character_versions"
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        character = Character.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        context = dict(extra_context or {})
+        if character is not None and character.sync_state == SyncState.CONFLICTED:
+            context["conflict_rows"] = services.character_conflict_rows(character=character)
+        if character is not None and character.sync_state in (SyncState.WAITING, SyncState.FAILED):
+            context["sync_problem"] = character.last_sync_error
+        if character is not None:
+            context["recent_pushes"] = character.pushes.order_by("-created_at", "-pk")[:10]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _character_for_change(self, request: HttpRequest, pk: int) -> Character:
+        character = get_object_or_404(Character, pk=pk)
+        if not self.has_change_permission(request, character):
+            raise PermissionDenied
+        return character
+
+    def pull_all_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            report = services.character_pull_all(scopes=request.POST.getlist("scope") or ["my"])
+        except XingchenError as exc:
+            _upstream_error(request, "Pulling from Xingchen", exc)
+        else:
+            level = messages.WARNING if report.errors else messages.SUCCESS
+            self.message_user(request, f"Pulled from Xingchen: {report.summary()}.", level)
+        return HttpResponseRedirect(reverse("admin:characters_character_changelist"))
+
+    def push_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        character = self._character_for_change(request, pk)
+        outcome = services.character_push_now(character=character)
+        level = messages.SUCCESS if outcome.state == "sent" else messages.WARNING
+        self.message_user(request, outcome.message, level)
+        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[pk]))
+
+    def resolve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        character = self._character_for_change(request, pk)
+        keep = request.POST.get("keep")
+        if keep not in ("mine", "theirs"):
+            messages.error(request, "Choose which version to keep.")
+        else:
+            message = services.character_resolve_conflict(character=character, keep=keep)
+            self.message_user(request, message)
+        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[pk]))
+
+    def describe_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        character = self._character_for_change(request, pk)
+        change_url = reverse("admin:characters_character_change", args=[pk])
+        if request.method == "POST":
+            services.character_apply_description(
+                character=character, text=request.POST.get("text", "")
+            )
+            self.message_user(request, "The description is now the basic information.")
+            return HttpResponseRedirect(change_url)
+        try:
+            text = services.character_generate_description(character=character)
+        except XingchenError as exc:
+            _upstream_error(request, "Generating a description", exc)
+            return HttpResponseRedirect(change_url)
+        return self._render(request, "describe", character, {"generated": text})
+
+    def versions_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        character = get_object_or_404(Character, pk=pk)
+        if not self.has_view_permission(request, character):
+            raise PermissionDenied
+        try:
+            versions = services.character_versions_list(character=character)
+        except XingchenError as exc:
+            _upstream_error(request, "Listing versions", exc)
+            versions = []
+        return self._render(request, "versions", character, {"versions": versions})
+
+    def _render(
+        self, request: HttpRequest, page: str, character: Character, context: dict[str, Any]
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": character,
+            "title": f"{character}: {page}",
+            **context,
+        }
+        return TemplateResponse(request, f"admin/characters/character/{page}.html", context)
+
+
+_PULL_OUTCOMES = {
+    "created": "imported from Xingchen.",
+    "updated": "updated from Xingchen.",
+    "unchanged": "already up to date.",
+    "conflicted": "changed both here and on Xingchen; choose which version to keep.",
+    "skipped": "not on Xingchen yet.",
+}
+
+
+@admin.register(CharacterPush)
+class CharacterPushAdmin(admin.ModelAdmin):
+    list_display = (
+        "character",
+        "operation",
+        "state",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "updated_at",
+    )
+    list_filter = ("state", "operation")
+    list_select_related = ("character",)
+    search_fields = ("character__name", "last_error")
+    actions = ("retry",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("characters.change_character")
+
+    @admin.action(description="Retry now", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[CharacterPush]) -> None:
+        skipped = queryset.exclude(state__in=OPEN_PUSH_STATES).count()
+        retried = [
+            push
+            for push in queryset.filter(state__in=OPEN_PUSH_STATES)
+            if services.character_push_retry(push=push)
+        ]
+        self.message_user(request, f"Sending {len(retried)} push(es) again; see their state below.")
+        if skipped:
+            self.message_user(
+                request, f"{skipped} were already sent or cancelled.", messages.WARNING
+            )

@@ -1,0 +1,219 @@
+"""The local mirror of Xingchen characters and the outbox of changes waiting to reach Xingchen."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from characters.validators import (
+    validate_function_list,
+    validate_long_term_memories,
+    validate_platform_plugins,
+    validate_string_list,
+)
+
+NAME_MAX_LENGTH = 20  # Xingchen's limit
+OFF_SHELF = "out"
+UNDER_REVIEW = frozenset({"review", "update"})
+
+
+def avatar_upload_to(instance: Character, filename: str) -> str:
+    # Avatars are served publicly so Xingchen can fetch them: random names keep them unguessable.
+    suffix = PurePath(filename).suffix.lower()[:8] or ".png"
+    return f"avatars/{uuid.uuid4().hex}{suffix}"
+
+
+class SyncState(models.TextChoices):
+    PENDING = "pending", "Pending push"
+    SYNCED = "synced", "Synced"
+    WAITING = "waiting", "Waiting (refused by Xingchen)"
+    FAILED = "failed", "Push failed"
+    CONFLICTED = "conflicted", "Conflict"
+    DELETING = "deleting", "Deleting"
+    DELETED = "deleted", "Deleted"
+
+
+class CharacterType(models.TextChoices):
+    VIRTUAL = "virtual", "Virtual"
+    REPRODUCTION = "reproduction", "Reproduction of a known figure"
+    ASSISTANT = "assistant", "Assistant"
+
+
+class Character(models.Model):
+    # Persona
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[MinLengthValidator(1)])
+    avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
+    introduction = models.TextField(blank=True)
+    basic_information = models.TextField(help_text="Persona and background (required).")
+    opening_line = models.TextField(blank=True)
+    traits = models.TextField(blank=True, help_text="Rules the character must follow.")
+    chat_example = models.TextField(blank=True, help_text="Lines like {{user}}: … / {{char}}: …")
+    character_type = models.CharField(
+        max_length=20, choices=CharacterType.choices, default=CharacterType.VIRTUAL
+    )
+    chat_objective = models.TextField(blank=True)
+    role_types = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+
+    # permConfig
+    perm_is_public = models.BooleanField(default=False)
+    perm_allow_chat = models.BooleanField(default=False)
+    perm_allow_api = models.BooleanField(default=False)
+
+    # advancedConfig
+    is_real_info = models.BooleanField("web search", default=False)
+    search_keyword = models.CharField(max_length=200, blank=True)
+    is_real_time = models.BooleanField("real time", default=False)
+    short_term_memory_round = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    long_term_memories = models.JSONField(
+        default=list, blank=True, validators=[validate_long_term_memories]
+    )
+    platform_plugins = models.JSONField(
+        default=list, blank=True, validators=[validate_platform_plugins]
+    )
+    knowledge_bases = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+
+    # Model parameters, sent with every chat with this character.
+    model_name = models.CharField(max_length=100, blank=True)
+    temperature = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
+    )
+    top_p = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    top_k = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    max_length = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(8192)]
+    )
+    function_list = models.JSONField(default=list, blank=True, validators=[validate_function_list])
+
+    # What Xingchen says about it (read-only locally).
+    remote_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    remote_version = models.IntegerField(null=True, blank=True)
+    audit_status = models.CharField(max_length=20, blank=True)
+    config_status = models.CharField(max_length=20, blank=True)
+    green_status = models.CharField(max_length=20, blank=True)
+    manageable = models.BooleanField(default=True)
+    is_pre_configured = models.BooleanField(default=False)
+    avatar_remote_path = models.CharField(max_length=500, blank=True)
+    # The local avatar file Xingchen holds a copy of; a different local name means a new upload.
+    avatar_synced_name = models.CharField(max_length=200, blank=True)
+    background_img_url = models.CharField(max_length=1000, blank=True)
+    bubbles = models.JSONField(default=list, blank=True)
+    remote_owner_id = models.CharField(max_length=64, blank=True)
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_modified_at = models.DateTimeField(null=True, blank=True)
+
+    # Sync bookkeeping. `revision` counts local edits; `pushed_revision` is the last one Xingchen
+    # accepted, so an edit made while a push is in flight is never mistaken for synced.
+    sync_state = models.CharField(
+        max_length=20, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+    )
+    revision = models.PositiveIntegerField(default=1)
+    pushed_revision = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_error = models.TextField(blank=True)
+    remote_snapshot = models.JSONField(null=True, blank=True, editable=False)
+    is_deleted = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # Rules Xingchen enforces across fields, reported on the field the editor must fix.
+        if self.is_real_info and not self.search_keyword.strip():
+            raise ValidationError(
+                {"search_keyword": "A search keyword is required when web search is on."}
+            )
+        if self.name is not None and not self.name.strip():
+            raise ValidationError({"name": "The name cannot be blank."})
+
+    def has_unpushed_changes(self) -> bool:
+        return self.revision > self.pushed_revision
+
+    def is_off_shelf(self) -> bool:
+        return self.config_status == OFF_SHELF
+
+    def is_under_review(self) -> bool:
+        return self.audit_status in UNDER_REVIEW or self.green_status in UNDER_REVIEW
+
+    def unavailable_reason(self) -> str:
+        """Why users cannot chat with this character now, or "" when they can."""
+        if self.is_deleted:
+            return "This character was deleted."
+        if not self.remote_id:
+            return "This character is not on Xingchen yet."
+        if self.is_off_shelf():
+            return "This character is off-shelf on Xingchen."
+        return ""
+
+    def is_available(self) -> bool:
+        return not self.unavailable_reason()
+
+
+class PushOperation(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+
+
+class PushState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    WAITING = "waiting", "Waiting (refused by Xingchen)"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_PUSH_STATES = (PushState.PENDING, PushState.WAITING, PushState.FAILED)
+
+
+class CharacterPush(models.Model):
+    """One change waiting to reach Xingchen; it always sends the row's latest state.
+
+    A character has at most one open push: edits made while one is open fold into it.
+    """
+
+    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="pushes")
+    operation = models.CharField(max_length=10, choices=PushOperation.choices)
+    state = models.CharField(
+        max_length=10, choices=PushState.choices, default=PushState.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker sends this push, so a retry cannot send it a second time meanwhile.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "push to Xingchen"
+        verbose_name_plural = "pushes to Xingchen"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["character"],
+                condition=Q(state__in=["pending", "waiting", "failed"]),
+                name="one_open_push_per_character",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.character_id} ({self.state})"
+
+    def is_open(self) -> bool:
+        return self.state in OPEN_PUSH_STATES

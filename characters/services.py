@@ -1,0 +1,607 @@
+"""Character business logic: local edits with their outbox, pushes, pulls and conflicts.
+
+Every local change is saved together with its pending push in one transaction; the push itself
+runs later in a Celery task (or on demand from the admin) and never loses an edit: a refused or
+failed push stays open until it lands.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from characters import sync, tasks
+from characters.models import (
+    OPEN_PUSH_STATES,
+    Character,
+    CharacterPush,
+    PushOperation,
+    PushState,
+    SyncState,
+)
+from platforms.xingchen.errors import XingchenError
+from platforms.xingchen.types import Character as RemoteCharacter
+
+logger = logging.getLogger(__name__)
+
+# Fields an editor may change; everything else on the row belongs to the sync machinery.
+LOCAL_FIELDS = (
+    *sync.EDITABLE_FIELDS,
+    "avatar",
+    "model_name",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_length",
+    "function_list",
+)
+_BOOKKEEPING_FIELDS = (
+    "remote_id",
+    "sync_state",
+    "pushed_revision",
+    "synced_at",
+    "last_sync_error",
+    "avatar_synced_name",
+    "updated_at",
+)
+_SYNC_STATE_OF = {
+    PushState.PENDING: SyncState.PENDING,
+    PushState.WAITING: SyncState.WAITING,
+    PushState.FAILED: SyncState.FAILED,
+}
+MAX_AUTO_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 600.0
+FAILED_RETRY_INTERVAL = timedelta(hours=1)
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What one push attempt did. `retry_in` is set when the task should try again later."""
+
+    state: Literal["sent", "retry", "waiting", "failed", "skipped"]
+    message: str
+    retry_in: float | None = None
+
+
+@dataclass
+class PullReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    conflicted: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.conflicted} in conflict, {self.skipped} skipped"
+        )
+        return text + (f"; {len(self.errors)} failed: {self.errors[0]}" if self.errors else "")
+
+
+# --- local edits -------------------------------------------------------------------------------
+
+
+def character_create(*, character: Character) -> Character:
+    """Saves a new character and queues its creation on Xingchen."""
+    with transaction.atomic():
+        character.sync_state = SyncState.PENDING
+        character.revision, character.pushed_revision = 1, 0
+        character.save()
+        _outbox_record(character=character)
+    return character
+
+
+def character_update(*, character: Character) -> Character:
+    """Saves the editor's fields of `character` and queues the update on Xingchen.
+
+    Only LOCAL_FIELDS are written, so an edit never overwrites what a push or pull stored
+    meanwhile (the remote id above all).
+    """
+    with transaction.atomic():
+        current = _lock(character.pk)
+        if current.is_deleted:
+            raise ValueError("A deleted character cannot be edited.")
+        character.revision = current.revision + 1
+        keep_conflict = current.sync_state == SyncState.CONFLICTED
+        character.sync_state = SyncState.CONFLICTED if keep_conflict else SyncState.PENDING
+        character.save(update_fields=[*LOCAL_FIELDS, "revision", "sync_state", "updated_at"])
+        _copy_sync_fields(source=_lock(character.pk), target=character)
+        _outbox_record(character=character)
+    return character
+
+
+def character_delete(*, character: Character) -> None:
+    """Hides the character at once and deletes it on Xingchen through the outbox."""
+    with transaction.atomic():
+        current = _lock(character.pk)
+        if current.is_deleted:
+            return
+        current.is_deleted = True
+        current.revision += 1
+        fields = ["is_deleted", "revision", "sync_state", "updated_at"]
+        if _needs_remote_delete(current):
+            current.sync_state = SyncState.DELETING
+            current.save(update_fields=fields)
+            _outbox_record(character=current)
+        else:
+            current.sync_state = SyncState.DELETED
+            current.save(update_fields=fields)
+            _open_pushes(current).update(state=PushState.CANCELLED, updated_at=timezone.now())
+    character.is_deleted, character.sync_state = True, current.sync_state
+
+
+def _needs_remote_delete(character: Character) -> bool:
+    # A create may be in flight: the delete must then follow it, or a stray copy stays upstream.
+    in_flight = _open_pushes(character).filter(claimed_until__gt=timezone.now()).exists()
+    return (bool(character.remote_id) and character.manageable) or in_flight
+
+
+def character_apply_description(*, character: Character, text: str) -> Character:
+    """Adopts a generated description as the character's basic information."""
+    character.basic_information = text.strip()
+    return character_update(character=character)
+
+
+def _lock(pk: int) -> Character:
+    return Character.objects.select_for_update().get(pk=pk)
+
+
+def _copy_sync_fields(*, source: Character, target: Character) -> None:
+    for name in (*sync.REMOTE_FIELDS, *_BOOKKEEPING_FIELDS, "revision", "is_deleted"):
+        setattr(target, name, getattr(source, name))
+
+
+def _open_pushes(character: Character) -> QuerySet[CharacterPush]:
+    return CharacterPush.objects.filter(character=character, state__in=OPEN_PUSH_STATES)
+
+
+def _intended_operation(character: Character) -> str:
+    if character.is_deleted:
+        return PushOperation.DELETE
+    return PushOperation.UPDATE if character.remote_id else PushOperation.CREATE
+
+
+def _outbox_record(*, character: Character) -> CharacterPush:
+    """Opens a push for `character`, or folds this change into the one already open."""
+    now = timezone.now()
+    push = _open_pushes(character).select_for_update().first()
+    operation = _intended_operation(character)
+    if push is None:
+        push = CharacterPush.objects.create(
+            character=character, operation=operation, next_attempt_at=now
+        )
+    else:
+        push.operation, push.state, push.next_attempt_at = operation, PushState.PENDING, now
+        push.save(update_fields=["operation", "state", "next_attempt_at", "updated_at"])
+    if character.sync_state != SyncState.CONFLICTED:
+        tasks.character_push.delay_on_commit(push.pk)
+    return push
+
+
+# --- pushing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Claim:
+    push: CharacterPush
+    character: Character
+    revision: int
+    avatar_name: str
+
+
+def character_push_run(*, push_id: int) -> PushOutcome:
+    """Sends the character's latest state to Xingchen for one open push (idempotent)."""
+    claim = _push_claim(push_id)
+    if isinstance(claim, PushOutcome):
+        return claim
+    try:
+        remote_id, remote = _push_call(claim.character)
+    except XingchenError as exc:
+        return _push_failed(claim, exc)
+    return _push_succeeded(claim, remote_id=remote_id, remote=remote)
+
+
+def character_push_now(*, character: Character) -> PushOutcome:
+    """Pushes at once (admin "push now"), opening a push if none is open."""
+    with transaction.atomic():
+        current = _lock(character.pk)
+        push = _open_pushes(current).first()
+        if push is None:
+            push = CharacterPush.objects.create(
+                character=current, operation=_intended_operation(current)
+            )
+        elif current.sync_state != SyncState.CONFLICTED:
+            push.state = PushState.PENDING
+            push.save(update_fields=["state", "updated_at"])
+    return character_push_run(push_id=push.pk)
+
+
+def character_push_retry(*, push: CharacterPush) -> bool:
+    """Re-arms an open push for an immediate attempt; False if it is no longer open."""
+    with transaction.atomic():
+        current = CharacterPush.objects.select_for_update().filter(pk=push.pk).first()
+        if current is None or not current.is_open():
+            return False
+        current.state, current.next_attempt_at = PushState.PENDING, timezone.now()
+        current.save(update_fields=["state", "next_attempt_at", "updated_at"])
+        tasks.character_push.delay_on_commit(current.pk)
+    return True
+
+
+def character_push_sweep(*, grace: timedelta = timedelta(minutes=2)) -> int:
+    """Re-queues open pushes whose retry is overdue (a lost task, a restarted worker)."""
+    now = timezone.now()
+    due = CharacterPush.objects.filter(
+        state__in=[PushState.PENDING, PushState.FAILED], next_attempt_at__lte=now - grace
+    ).exclude(claimed_until__gt=now)
+    ids = list(due.values_list("pk", flat=True))
+    for push_id in ids:
+        tasks.character_push.delay(push_id)
+    return len(ids)
+
+
+def _push_claim(push_id: int) -> _Claim | PushOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        push = CharacterPush.objects.select_for_update().filter(pk=push_id).first()
+        if push is None or not push.is_open():
+            return PushOutcome("skipped", "Nothing left to push.")
+        if push.claimed_until and push.claimed_until > now:
+            return PushOutcome("skipped", "This change is being sent right now.")
+        character = _lock(push.character_id)
+        refusal = _push_refusal(character)
+        if refusal is not None:
+            state, message = refusal
+            push.next_attempt_at = None
+            _push_close(push, state=state, error=message)
+            _character_mark(character, state=_SYNC_STATE_OF[state], error=message)
+            return PushOutcome("waiting" if state == PushState.WAITING else "failed", message)
+        push.operation = _intended_operation(character)
+        push.attempts += 1
+        push.claimed_until = now + CLAIM_LEASE
+        push.save(update_fields=["operation", "attempts", "claimed_until", "updated_at"])
+    avatar_name = character.avatar.name if character.avatar else ""
+    return _Claim(push, character, character.revision, avatar_name)
+
+
+def _push_refusal(character: Character) -> tuple[PushState, str] | None:
+    """Why this push must not be sent now, decided locally before calling Xingchen."""
+    if character.sync_state == SyncState.CONFLICTED:
+        message = (
+            "This character was also changed on Xingchen. Choose which version to keep "
+            "before the edit is sent."
+        )
+        return PushState.WAITING, message
+    if not character.manageable and not character.is_deleted:
+        message = "This character belongs to another Xingchen account and cannot be changed here."
+        return PushState.FAILED, message
+    return None
+
+
+def _push_call(character: Character) -> tuple[str | None, RemoteCharacter | None]:
+    if character.is_deleted:
+        if character.remote_id and character.manageable:
+            sync.remote_delete(character)
+        return character.remote_id, None
+    if character.remote_id:
+        sync.remote_update(character)
+        remote_id = character.remote_id
+    else:
+        remote_id = sync.remote_create(character)
+    return remote_id, _details_or_none(remote_id)
+
+
+def _details_or_none(remote_id: str) -> RemoteCharacter | None:
+    # The change is already accepted; details only refresh statuses, so a failure here is fine.
+    try:
+        return sync.remote_details(remote_id)
+    except XingchenError as exc:
+        logger.warning("Could not refresh character %s after a push: %s", remote_id, exc)
+        return None
+
+
+def _push_succeeded(
+    claim: _Claim, *, remote_id: str | None, remote: RemoteCharacter | None
+) -> PushOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        push = CharacterPush.objects.select_for_update().get(pk=claim.push.pk)
+        character = _lock(claim.character.pk)
+        character.remote_id = remote_id
+        character.pushed_revision = max(character.pushed_revision, claim.revision)
+        if claim.avatar_name:
+            character.avatar_synced_name = claim.avatar_name
+        if remote is not None:
+            sync.apply_remote_state(character, remote)
+        edited_meanwhile = character.revision > claim.revision
+        if edited_meanwhile:
+            # An edit arrived while this one was on the wire: send the newer state too.
+            push.state, push.next_attempt_at = PushState.PENDING, now
+            tasks.character_push.delay_on_commit(push.pk)
+        else:
+            push.state, push.sent_at = PushState.SENT, now
+            done = SyncState.DELETED if character.is_deleted else SyncState.SYNCED
+            character.sync_state, character.synced_at = done, now
+        push.claimed_until, push.last_error = None, ""
+        push.save(
+            update_fields=[
+                "state",
+                "next_attempt_at",
+                "sent_at",
+                "claimed_until",
+                "last_error",
+                "updated_at",
+            ]
+        )
+        character.last_sync_error = ""
+        character.save(update_fields=[*sync.REMOTE_FIELDS, *_BOOKKEEPING_FIELDS])
+    return PushOutcome("sent", "The change reached Xingchen.")
+
+
+def _push_failed(claim: _Claim, exc: XingchenError) -> PushOutcome:
+    attempts = claim.push.attempts
+    if exc.retryable and attempts < MAX_AUTO_ATTEMPTS:
+        delay = _backoff(attempts, exc.retry_after)
+        message = f"Xingchen is unavailable ({_describe(exc)}); trying again automatically."
+        _push_reschedule(claim, state=PushState.PENDING, error=message, delay=delay)
+        return PushOutcome("retry", message, retry_in=delay)
+    if exc.retryable:
+        # Automatic retries go on, slowly: an outage must not lose the edit.
+        message = (
+            f"Xingchen stayed unavailable after {attempts} attempts ({_describe(exc)}); "
+            "trying again every hour."
+        )
+        delay = FAILED_RETRY_INTERVAL.total_seconds()
+        _push_reschedule(claim, state=PushState.FAILED, error=message, delay=delay)
+        return PushOutcome("failed", message)
+    waiting = _refusal_reason(claim.character, exc)
+    state = PushState.WAITING if waiting else PushState.FAILED
+    message = waiting or f"Xingchen refused the change: {_describe(exc)}."
+    _push_reschedule(claim, state=state, error=message, delay=None)
+    return PushOutcome("waiting" if waiting else "failed", message)
+
+
+def _refusal_reason(character: Character, exc: XingchenError) -> str:
+    """Why Xingchen refused, when it is a state that passes (review, off-shelf), else ""."""
+    remote = _details_or_none(character.remote_id) if character.remote_id else None
+    if remote is None:
+        return ""
+    review = remote.audit_status if remote.audit_status in ("review", "update") else None
+    review = review or (
+        remote.green_status if remote.green_status in ("review", "update") else None
+    )
+    if review:
+        return (
+            f"Xingchen refused the update: the character is under review ({review}). "
+            "The edit is kept and will be sent once the review is over."
+        )
+    if remote.config_status == "out":
+        return (
+            "Xingchen refused the update: the character is off-shelf. "
+            "The edit is kept and will be sent once it is back on shelf."
+        )
+    return ""
+
+
+def _push_reschedule(claim: _Claim, *, state: PushState, error: str, delay: float | None) -> None:
+    """Closes this attempt; `delay` None means no automatic retry (a person must act)."""
+    next_attempt = timezone.now() + timedelta(seconds=delay) if delay is not None else None
+    with transaction.atomic():
+        push = CharacterPush.objects.select_for_update().get(pk=claim.push.pk)
+        push.next_attempt_at = next_attempt
+        _push_close(push, state=state, error=error)
+        character = _lock(claim.character.pk)
+        sync_state = _SYNC_STATE_OF[state]
+        if character.is_deleted and state == PushState.PENDING:
+            sync_state = SyncState.DELETING
+        _character_mark(character, state=sync_state, error=error)
+
+
+def _push_close(push: CharacterPush, *, state: PushState, error: str) -> None:
+    push.state, push.last_error, push.claimed_until = state, error, None
+    push.save(
+        update_fields=["state", "last_error", "claimed_until", "next_attempt_at", "updated_at"]
+    )
+
+
+def _character_mark(character: Character, *, state: SyncState, error: str) -> None:
+    if character.sync_state != SyncState.CONFLICTED:
+        character.sync_state = state
+    character.last_sync_error = error
+    character.save(update_fields=["sync_state", "last_sync_error", "updated_at"])
+
+
+def _backoff(attempts: int, retry_after: float | None) -> float:
+    step = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    delay = random.uniform(step / 2, step)  # jitter spreads retries of many pushes apart
+    return max(delay, retry_after or 0.0)
+
+
+def _describe(exc: XingchenError) -> str:
+    status = f"HTTP {exc.status}: " if exc.status else ""
+    return f"{status}{exc.message}"[:300]
+
+
+# --- pulling -----------------------------------------------------------------------------------
+
+
+def character_pull_all(*, scopes: Iterable[str] = ("my",)) -> PullReport:
+    """Imports and refreshes every character of `scopes`: search page by page, then details."""
+    report = PullReport()
+    for scope in scopes:
+        for listed in sync.remote_search(scope):
+            try:
+                remote = sync.remote_details(listed.character_id)
+            except XingchenError as exc:
+                report.errors.append(f"{listed.name or listed.character_id}: {_describe(exc)}")
+                continue
+            report.count(_pull_one(remote, scope=scope))
+    return report
+
+
+def character_pull(*, character: Character) -> str:
+    """Refreshes one character from Xingchen; returns "updated", "unchanged", "conflicted"..."""
+    if not character.remote_id:
+        return "skipped"
+    return _pull_one(sync.remote_details(character.remote_id), scope="my")
+
+
+def _pull_one(remote: RemoteCharacter, *, scope: str) -> str:
+    avatar = _new_remote_avatar(remote)
+    with transaction.atomic():
+        local = Character.objects.select_for_update().filter(remote_id=remote.character_id).first()
+        if local is None:
+            outcome = _pull_create(remote, scope=scope, avatar=avatar)
+        elif local.is_deleted:
+            return "skipped"
+        else:
+            outcome = _pull_merge(local, remote, avatar=avatar)
+    if local is not None:
+        _rearm_waiting_push(local)
+    return outcome
+
+
+def _new_remote_avatar(remote: RemoteCharacter) -> ContentFile | None:
+    # Downloaded before the transaction: no lock is held across the network.
+    key = remote.avatar.file_save_path if remote.avatar else None
+    known = (
+        Character.objects.filter(remote_id=remote.character_id)
+        .values_list("avatar_remote_path", "avatar", "avatar_synced_name")
+        .first()
+    )
+    if known is not None:
+        remote_path, name, synced_name = known
+        unpushed_upload = bool(name) and name != synced_name
+        if unpushed_upload or (key or "") == remote_path:
+            return None
+    return sync.fetch_avatar(remote)
+
+
+def _pull_create(remote: RemoteCharacter, *, scope: str, avatar: ContentFile | None) -> str:
+    character = Character(revision=1, pushed_revision=1, sync_state=SyncState.SYNCED)
+    sync.apply_remote_values(character, remote)
+    sync.apply_remote_state(character, remote)
+    if scope != "my" and remote.manageable is None:
+        character.manageable = False
+    character.name = character.name[:20] or remote.character_id[:20]
+    character.synced_at = timezone.now()
+    if avatar is not None:
+        character.avatar.save(avatar.name, avatar, save=False)
+        character.avatar_synced_name = character.avatar.name
+    character.save()
+    return "created"
+
+
+def _pull_merge(local: Character, remote: RemoteCharacter, *, avatar: ContentFile | None) -> str:
+    before = sync.snapshot_editable_values(local)
+    current = sync.local_editable_values(local)
+    incoming = sync.remote_editable_values(remote)
+    changed_remotely = incoming != (before if before is not None else current)
+    sync.apply_remote_state(local, remote)
+    fields = [*sync.REMOTE_FIELDS, "sync_state", "synced_at", "updated_at"]
+    if avatar is not None:
+        local.avatar.save(avatar.name, avatar, save=False)
+        local.avatar_synced_name = local.avatar.name
+        fields += ["avatar", "avatar_synced_name"]
+    if not changed_remotely or incoming == current:
+        outcome = "unchanged"
+        if local.sync_state == SyncState.CONFLICTED and incoming == current:
+            local.sync_state = (
+                SyncState.PENDING if local.has_unpushed_changes() else SyncState.SYNCED
+            )
+    elif local.has_unpushed_changes() or local.sync_state == SyncState.CONFLICTED:
+        local.sync_state, outcome = SyncState.CONFLICTED, "conflicted"
+    else:
+        sync.apply_remote_values(local, remote)
+        local.sync_state, local.synced_at, outcome = SyncState.SYNCED, timezone.now(), "updated"
+        fields += list(sync.EDITABLE_FIELDS)
+    local.save(update_fields=fields)
+    return outcome
+
+
+def _rearm_waiting_push(character: Character) -> None:
+    """A refused push is sent again once a pull shows the refusal's cause has passed."""
+    character.refresh_from_db()
+    if character.is_under_review() or character.is_off_shelf():
+        return
+    if character.sync_state == SyncState.CONFLICTED:
+        return
+    for push in _open_pushes(character).filter(state=PushState.WAITING):
+        character_push_retry(push=push)
+
+
+# --- conflicts ---------------------------------------------------------------------------------
+
+
+def character_resolve_conflict(*, character: Character, keep: Literal["mine", "theirs"]) -> str:
+    """Ends a conflict: push the local version over Xingchen's, or adopt Xingchen's."""
+    with transaction.atomic():
+        current = _lock(character.pk)
+        if current.sync_state != SyncState.CONFLICTED:
+            return "This character is not in conflict any more."
+        if keep == "mine":
+            current.sync_state, current.last_sync_error = SyncState.PENDING, ""
+            current.save(update_fields=["sync_state", "last_sync_error", "updated_at"])
+            _outbox_record(character=current)
+            return "Your version is being sent to Xingchen."
+        if _open_pushes(current).filter(claimed_until__gt=timezone.now()).exists():
+            return "A push is being sent right now; try again in a moment."
+        remote = RemoteCharacter.from_wire(current.remote_snapshot or {})
+        sync.apply_remote_values(current, remote)
+        current.pushed_revision = current.revision
+        current.sync_state, current.synced_at = SyncState.SYNCED, timezone.now()
+        current.last_sync_error = ""
+        current.save(
+            update_fields=[
+                *sync.EDITABLE_FIELDS,
+                "pushed_revision",
+                "sync_state",
+                "synced_at",
+                "last_sync_error",
+                "updated_at",
+            ]
+        )
+        _open_pushes(current).update(state=PushState.CANCELLED, updated_at=timezone.now())
+    return "Xingchen's version was adopted."
+
+
+def character_conflict_rows(*, character: Character) -> list[tuple[str, object, object]]:
+    """(field label, local value, Xingchen value) for every field that differs."""
+    remote = sync.snapshot_editable_values(character) or {}
+    local = sync.local_editable_values(character)
+    rows = []
+    for name in sync.EDITABLE_FIELDS:
+        if local[name] != remote.get(name):
+            label = Character._meta.get_field(name).verbose_name
+            rows.append((str(label).capitalize(), local[name], remote.get(name)))
+    return rows
+
+
+# --- other upstream features used by the admin -------------------------------------------------
+
+
+def character_generate_description(*, character: Character) -> str:
+    """A description Xingchen writes from the character's current persona text."""
+    source = character.basic_information.strip() or character.introduction.strip()
+    text = f"{character.name}\n{source}".strip()
+    return sync.remote_auto_desc(text)
+
+
+def character_versions_list(*, character: Character) -> list[RemoteCharacter]:
+    return sync.remote_versions(character) if character.remote_id else []

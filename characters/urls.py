@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from characters import views
+
+app_name = "characters"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.gallery, name="gallery"),
+    path("<int:pk>/", views.detail, name="detail"),
+]

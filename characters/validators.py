@@ -1,0 +1,177 @@
+"""Validation of character fields as Xingchen enforces it, with messages an editor understands.
+
+The JSON fields are validated here rather than by Xingchen so that a bad value is reported on the
+field the editor typed it in, instead of coming back later as a refused push.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from PIL import Image, UnidentifiedImageError
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_MAX_SIDE = 2048
+AVATAR_MIN_SIDE = 64
+AVATAR_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
+
+MAX_FUNCTIONS = 50  # Xingchen refuses more
+_FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+_JSON_SCHEMA_TYPES = frozenset(
+    {"object", "array", "string", "number", "integer", "boolean", "null"}
+)
+MEMORY_TYPES = frozenset({"kv", "summary"})
+PLUGIN_NAMES = frozenset({"text_to_image_plugin", "reject_answer_plugin"})
+
+
+def validate_avatar(file: File) -> None:
+    """A real image of a common format, at most 2 MB and 2048 px, at least 64 px a side."""
+    if file.size is not None and file.size > AVATAR_MAX_BYTES:
+        raise ValidationError("The avatar must be 2 MB or smaller.", code="avatar_too_large")
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.verify()
+            image_format, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError(
+            "Upload a valid image (PNG, JPEG, GIF or WebP).", code="not_image"
+        ) from exc
+    finally:
+        file.seek(0)
+    if image_format not in AVATAR_FORMATS:
+        raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.", code="avatar_format")
+    if max(width, height) > AVATAR_MAX_SIDE:
+        raise ValidationError(
+            f"The avatar is {width}×{height}; "
+            f"at most {AVATAR_MAX_SIDE}×{AVATAR_MAX_SIDE} is allowed.",
+            code="avatar_too_big",
+        )
+    if min(width, height) < AVATAR_MIN_SIDE:
+        raise ValidationError(
+            f"The avatar is {width}×{height}; "
+            f"at least {AVATAR_MIN_SIDE}×{AVATAR_MIN_SIDE} is needed.",
+            code="avatar_too_small",
+        )
+
+
+def validate_function_list(value: Any) -> None:
+    """A list of {name, description, parameters} where parameters is an object JSON schema."""
+    if not isinstance(value, list):
+        raise ValidationError("The function list must be a JSON list.", code="function_list")
+    if len(value) > MAX_FUNCTIONS:
+        raise ValidationError(
+            f"At most {MAX_FUNCTIONS} functions are allowed.", code="function_list"
+        )
+    names: set[str] = set()
+    for index, function in enumerate(value, start=1):
+        name = _validate_function(function, index)
+        if name in names:
+            raise ValidationError(
+                f"Function {index}: the name “{name}” is used twice.", code="function_list"
+            )
+        names.add(name)
+
+
+def _validate_function(function: Any, index: int) -> str:
+    prefix = f"Function {index}"
+    if not isinstance(function, dict):
+        raise ValidationError(
+            f"{prefix}: each function must be a JSON object.", code="function_list"
+        )
+    unknown = set(function) - {"name", "description", "parameters"}
+    if unknown:
+        raise ValidationError(
+            f"{prefix}: unknown keys {', '.join(sorted(unknown))}.", code="function_list"
+        )
+    name = function.get("name")
+    if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
+        raise ValidationError(
+            f"{prefix}: “name” must be an identifier (letters, digits, _ or -).",
+            code="function_list",
+        )
+    if not isinstance(function.get("description"), str) or not function["description"].strip():
+        raise ValidationError(
+            f"{prefix} ({name}): “description” is required.", code="function_list"
+        )
+    _validate_parameters_schema(function.get("parameters"), f"{prefix} ({name})")
+    return name
+
+
+def _validate_parameters_schema(schema: Any, prefix: str) -> None:
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise ValidationError(
+            f'{prefix}: “parameters” must be a JSON schema with "type": "object".',
+            code="function_schema",
+        )
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        raise ValidationError(f"{prefix}: “properties” must be an object.", code="function_schema")
+    for key, prop in properties.items():
+        if not isinstance(prop, dict):
+            raise ValidationError(
+                f"{prefix}: property “{key}” must be a schema object.", code="function_schema"
+            )
+        if "type" in prop and prop["type"] not in _JSON_SCHEMA_TYPES:
+            raise ValidationError(
+                f"{prefix}: property “{key}” has an unknown type {prop['type']!r}.",
+                code="function_schema",
+            )
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(item, str) for item in required):
+        raise ValidationError(
+            f"{prefix}: “required” must be a list of names.", code="function_schema"
+        )
+    missing = [item for item in required if item not in properties]
+    if missing:
+        raise ValidationError(
+            f"{prefix}: “required” names {', '.join(missing)}, which are not in “properties”.",
+            code="function_schema",
+        )
+
+
+def validate_string_list(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError('Enter a JSON list of strings, e.g. ["a", "b"].', code="string_list")
+
+
+def validate_long_term_memories(value: Any) -> None:
+    """[{enabled, memoryType, kvMemoryConfigs: [{enabled, memoryText}]}] as Xingchen takes it."""
+    if not isinstance(value, list):
+        raise ValidationError("Long-term memories must be a JSON list.", code="memories")
+    for index, memory in enumerate(value, start=1):
+        if not isinstance(memory, dict):
+            raise ValidationError(f"Memory {index}: must be a JSON object.", code="memories")
+        if memory.get("memoryType") not in MEMORY_TYPES:
+            raise ValidationError(
+                f"Memory {index}: “memoryType” must be one of {', '.join(sorted(MEMORY_TYPES))}.",
+                code="memories",
+            )
+        configs = memory.get("kvMemoryConfigs", [])
+        if not isinstance(configs, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("memoryText"), str) for item in configs
+        ):
+            raise ValidationError(
+                f"Memory {index}: “kvMemoryConfigs” must be a list of {{enabled, memoryText}}.",
+                code="memories",
+            )
+
+
+def validate_platform_plugins(value: Any) -> None:
+    """Known plugins only; `enabled` must be explicit because Xingchen treats unset as off."""
+    if not isinstance(value, list):
+        raise ValidationError("Platform plugins must be a JSON list.", code="plugins")
+    for index, plugin in enumerate(value, start=1):
+        if not isinstance(plugin, dict) or plugin.get("name") not in PLUGIN_NAMES:
+            raise ValidationError(
+                f"Plugin {index}: “name” must be one of {', '.join(sorted(PLUGIN_NAMES))}.",
+                code="plugins",
+            )
+        if not isinstance(plugin.get("enabled"), bool):
+            raise ValidationError(
+                f"Plugin {index} ({plugin['name']}): set “enabled” to true or false.",
+                code="plugins",
+            )
