@@ -1,0 +1,61 @@
+"""Fan-out of chat frames to every socket open on a session, through the channel layer.
+
+Frames about rows are sent after the transaction commits, so a socket never shows a message
+that then rolls back; the frames are built inside it, from the rows as they were committed.
+Deltas and snapshots carry no rows and are sent at once by the generation.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from characters.models import Character
+from conversations import protocol
+from conversations.models import Message
+from conversations.rendering import message_payload, render_message
+
+Frame = dict[str, object]
+
+
+def session_group(session_id: int) -> str:
+    return f"chat.session.{session_id}"
+
+
+async def broadcast(session_id: int, frame: Frame) -> None:
+    """Sends `frame` to the session's sockets now; for frames that announce no row."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(session_group(session_id), {"type": "chat.frame", "frame": frame})
+
+
+def _broadcast_on_commit(session_id: int, *frames: Frame) -> None:
+    async def send_all() -> None:
+        for frame in frames:
+            await broadcast(session_id, frame)
+
+    transaction.on_commit(async_to_sync(send_all))
+
+
+def message_created(message: Message, *, character: Character) -> None:
+    """A message to show (new, imported, or a newly chosen alternative)."""
+    payload = message_payload(message, character=character)
+    _broadcast_on_commit(message.session_id, protocol.message_frame(payload))
+
+
+def reply_started(reply: Message, *, character: Character) -> None:
+    payload = message_payload(reply, character=character)
+    _broadcast_on_commit(
+        reply.session_id, protocol.message_frame(payload), protocol.start_frame(reply.pk)
+    )
+
+
+def reply_done(reply: Message, *, character: Character) -> None:
+    html = render_message(reply, character=character)
+    frame = protocol.done_frame(reply.pk, reply.state, reply.usage(), html)
+    _broadcast_on_commit(reply.session_id, frame)
+
+
+def error(session_id: int, code: protocol.ErrorCode, message: str) -> None:
+    _broadcast_on_commit(session_id, protocol.error_frame(code, message))

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class ScenarioForm(forms.Form):
+    scenario = forms.CharField(
+        label=_("Scenario"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("Where and when the conversation takes place")}
+        ),
+    )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django import template
+
+from characters.models import Character
+from conversations.models import Message
+from conversations.rendering import message_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("conversations/_message.html")
+def chat_message(
+    message: Message, character: Character, latest_id: int | None, alternatives: list[int]
+) -> dict[str, object]:
+    """One message of the page; the socket frames render the same partial (`rendering`)."""
+    latest = message.pk == latest_id
+    shown_alternatives = alternatives if latest and message.pk in alternatives else []
+    return message_context(
+        message, character=character, latest=latest, alternatives=shown_alternatives
+    )

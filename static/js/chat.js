@@ -1,0 +1,310 @@
+// The chat page's socket: sends what the user does, shows what the server says.
+//
+// Markup comes only from the server (the same sanitised partial the page renders). Streamed
+// text is shown with textContent until the `done` frame swaps in the rendered reply, so no
+// text from a model or a user is ever parsed as HTML here.
+
+const root = document.getElementById("chat");
+const log = document.getElementById("chat-log");
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 15000;
+const GIVE_UP_AFTER = 8; // failed attempts in a row before asking for a reload
+const NEAR_BOTTOM_PX = 120;
+
+const state = {
+  socket: null,
+  connectedOnce: false,
+  failures: 0,
+  pending: null, // {frame, content}: a send not yet acknowledged by a `message` frame
+  streams: new Map(), // message id -> {seq, text, gap}
+};
+
+function elementFromHtml(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
+}
+
+function nearBottom() {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM_PX;
+}
+
+function scrollToBottom() {
+  log.scrollTop = log.scrollHeight;
+}
+
+function ui(role) {
+  return root.querySelector(`[data-role="${role}"]`);
+}
+
+// --- messages in the log --------------------------------------------------------------------
+
+function placeMessage(html) {
+  const element = elementFromHtml(html);
+  if (!element) return null;
+  const stick = nearBottom();
+  const existing = document.getElementById(element.id);
+  const sibling = element.dataset.query && element.classList.contains("msg-assistant")
+    ? log.querySelector(`.msg-assistant[data-query="${CSS.escape(element.dataset.query)}"]`)
+    : null;
+  if (existing) {
+    existing.replaceWith(element);
+  } else if (sibling) {
+    sibling.replaceWith(element); // another alternative of the same question
+  } else {
+    log.append(element);
+    for (const control of log.querySelectorAll("[data-latest-only]")) {
+      if (!element.contains(control)) control.remove();
+    }
+  }
+  showStream(element);
+  if (stick) scrollToBottom();
+  return element;
+}
+
+function showStream(element) {
+  const stream = state.streams.get(Number(element.dataset.messageId));
+  const body = element.querySelector(".msg-body");
+  if (stream && body && element.dataset.state === "streaming") body.textContent = stream.text;
+}
+
+function streamOf(messageId) {
+  if (!state.streams.has(messageId)) state.streams.set(messageId, { seq: 0, text: "", gap: false });
+  return state.streams.get(messageId);
+}
+
+function refreshStream(messageId) {
+  const element = document.getElementById(`msg-${messageId}`);
+  if (!element) return;
+  const stick = nearBottom();
+  showStream(element);
+  if (stick) scrollToBottom();
+}
+
+// --- frames from the server -----------------------------------------------------------------
+
+const handlers = {
+  message(frame) {
+    const message = frame.message;
+    placeMessage(message.html);
+    if (message.role === "user" && state.pending) {
+      state.pending = null;
+    }
+  },
+  start(frame) {
+    streamOf(frame.message_id);
+  },
+  delta(frame) {
+    const stream = streamOf(frame.message_id);
+    if (frame.seq <= stream.seq) return; // already shown (a snapshot covered it)
+    if (frame.seq !== stream.seq + 1) stream.gap = true; // `done` will bring the whole text
+    if (stream.gap) return;
+    stream.text += frame.text;
+    stream.seq = frame.seq;
+    refreshStream(frame.message_id);
+  },
+  snapshot(frame) {
+    state.streams.set(frame.message_id, { seq: frame.seq, text: frame.text, gap: false });
+    refreshStream(frame.message_id);
+  },
+  done(frame) {
+    state.streams.delete(frame.message_id);
+    placeMessage(frame.html);
+  },
+  error(frame) {
+    showNotice(frame.message);
+    if (state.pending && frame.code !== "upstream" && frame.code !== "rate_limited") {
+      restoreComposer(state.pending.content);
+      state.pending = null;
+    }
+  },
+};
+
+function onFrame(event) {
+  let frame;
+  try {
+    frame = JSON.parse(event.data);
+  } catch {
+    return;
+  }
+  const handle = handlers[frame.type];
+  if (handle) handle(frame);
+  updateControls();
+}
+
+// --- the socket -----------------------------------------------------------------------------
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${root.dataset.socketPath}`;
+}
+
+function connect() {
+  setConnection("connecting");
+  const socket = new WebSocket(socketUrl());
+  state.socket = socket;
+  let opened = false;
+  socket.addEventListener("open", () => {
+    opened = true;
+    state.failures = 0;
+    setConnection("open");
+    if (state.connectedOnce) refreshLog();
+    state.connectedOnce = true;
+    if (state.pending) socket.send(JSON.stringify(state.pending.frame)); // same client_id
+    updateControls();
+  });
+  socket.addEventListener("message", onFrame);
+  socket.addEventListener("close", () => {
+    state.socket = null;
+    if (!opened) state.failures += 1;
+    updateControls();
+    if (state.failures >= GIVE_UP_AFTER) {
+      setConnection("lost");
+      return;
+    }
+    setConnection("reconnecting");
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** state.failures);
+    setTimeout(connect, delay * (0.75 + Math.random() * 0.5));
+  });
+}
+
+function send(frame) {
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) return false;
+  state.socket.send(JSON.stringify(frame));
+  return true;
+}
+
+async function refreshLog() {
+  // Frames sent while this page was offline are lost: take the latest messages from the page.
+  const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("chat-log");
+  if (!fresh) return;
+  log.replaceChildren(...fresh.childNodes);
+  for (const element of log.querySelectorAll('.msg[data-state="streaming"]')) showStream(element);
+  if (window.htmx) window.htmx.process(log);
+  scrollToBottom();
+  updateControls();
+}
+
+// --- the composer and the buttons -----------------------------------------------------------
+
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function isStreaming() {
+  return Boolean(log.querySelector('.msg[data-state="streaming"]'));
+}
+
+function submitMessage() {
+  const input = ui("composer").elements.content;
+  const content = input.value.trim();
+  if (!content || isStreaming() || state.pending) return;
+  const frame = { type: "send", content, client_id: newClientId() };
+  state.pending = { frame, content };
+  hideNotice();
+  input.value = "";
+  if (!send(frame)) showNotice("Not connected right now: the message will be sent on reconnect.");
+  updateControls();
+}
+
+function restoreComposer(content) {
+  const input = ui("composer").elements.content;
+  if (!input.value.trim()) input.value = content;
+}
+
+function updateControls() {
+  const streaming = isStreaming();
+  const connected = Boolean(state.socket && state.socket.readyState === WebSocket.OPEN);
+  ui("stop").hidden = !streaming;
+  ui("send").disabled = streaming || !connected || Boolean(state.pending);
+  for (const button of log.querySelectorAll("[data-choose], [data-action='regenerate']")) {
+    button.disabled = streaming || !connected;
+  }
+}
+
+function setConnection(status) {
+  const badge = ui("connection");
+  const labels = {
+    connecting: "Connecting…",
+    open: "Connected",
+    reconnecting: "Reconnecting…",
+    lost: "Connection lost: reload the page",
+  };
+  badge.dataset.status = status;
+  badge.textContent = labels[status];
+}
+
+function showNotice(text) {
+  const notice = ui("notice");
+  notice.textContent = text;
+  notice.hidden = false;
+}
+
+function hideNotice() {
+  ui("notice").hidden = true;
+}
+
+function wireComposer() {
+  const composer = ui("composer");
+  const input = composer.elements.content;
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitMessage();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitMessage();
+    }
+  });
+  ui("stop").addEventListener("click", () => send({ type: "stop" }));
+  log.addEventListener("click", (event) => {
+    const choose = event.target.closest("[data-choose]");
+    if (choose && choose.dataset.choose) {
+      send({ type: "choose", message_id: Number(choose.dataset.choose) });
+      return;
+    }
+    if (event.target.closest("[data-action='regenerate']")) {
+      hideNotice();
+      send({ type: "regenerate" });
+    }
+  });
+}
+
+// --- page behaviour that needs no socket ----------------------------------------------------
+
+function keepScrollWhenLoadingOlder() {
+  let before = null;
+  log.addEventListener("htmx:beforeSwap", () => {
+    before = { height: log.scrollHeight, top: log.scrollTop };
+  });
+  log.addEventListener("htmx:afterSwap", () => {
+    if (!before) return;
+    log.scrollTop = before.top + (log.scrollHeight - before.height);
+    before = null;
+  });
+}
+
+function confirmForms() {
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+
+if (root && log) {
+  scrollToBottom();
+  keepScrollWhenLoadingOlder();
+  confirmForms();
+  if (root.dataset.socketPath && ui("composer")) {
+    wireComposer();
+    connect();
+  }
+}
