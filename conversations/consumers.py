@@ -66,7 +66,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     session=self.session, user=self.scope["user"], message_id=frame.message_id
                 )
             else:
-                self._stop()
+                await self._stop()
         except ChatRefused as exc:
             await self._send_frame(protocol.error_frame(exc.code, exc.message))
 
@@ -96,8 +96,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         streaming.generation_start(turn)
 
-    def _stop(self) -> None:
-        if not streaming.generation_stop(self.session.pk):
+    async def _stop(self) -> None:
+        if not await streaming.generation_stop_anywhere(self.session.pk):
             raise ChatRefused("invalid", "No reply is being written right now.")
 
     async def _send_frame(self, frame: dict[str, object]) -> None:

@@ -303,6 +303,16 @@ def message_progress_save(*, reply_id: int, text: str, seq: int) -> None:
     )
 
 
+def message_stop_request(*, session_id: int) -> bool:
+    """Flags the session's reply being written for Stop; False when none is being written."""
+    streaming = Message.objects.filter(session_id=session_id, state=Message.State.STREAMING)
+    return streaming.update(stop_requested=True) > 0
+
+
+def message_stop_requested(*, reply_id: int) -> bool:
+    return Message.objects.filter(pk=reply_id, stop_requested=True).exists()
+
+
 def message_finish(*, reply_id: int, outcome: ReplyOutcome, seq: int) -> Message:
     """Saves how the reply ended and tells the open sockets (`done`, then any `error`)."""
     with transaction.atomic():

@@ -87,6 +87,17 @@ def generation_stop(session_id: int) -> bool:
     return True
 
 
+async def generation_stop_anywhere(session_id: int) -> bool:
+    """Asks the session's running reply to stop, whichever server process writes it.
+
+    A reply written here stops at once; one written by another process sees the flag at its
+    next write interval. False when no reply of the session is being written.
+    """
+    if generation_stop(session_id):
+        return True
+    return await database_sync_to_async(services.message_stop_request)(session_id=session_id)
+
+
 async def generation_snapshot(session_id: int) -> dict[str, object] | None:
     """The `snapshot` frame of the session's running reply, or None when none runs."""
     generation = _by_session.get(session_id)
@@ -142,8 +153,11 @@ async def _run(generation: Generation) -> None:
             await asyncio.wait({generation.reader}, timeout=settings.CHAT_STREAM_FLUSH_INTERVAL)
             await _flush(generation)
             due = time.monotonic() - last_save >= settings.CHAT_DB_WRITE_INTERVAL
-            if due and not generation.reader.done() and generation.seq > generation.saved_seq:
-                await _save_progress(generation)
+            if due and not generation.reader.done():
+                if generation.seq > generation.saved_seq:
+                    await _save_progress(generation)
+                if await _stop_requested_elsewhere(generation):
+                    generation_stop(turn.session_id)
                 last_save = time.monotonic()
         await _flush(generation)
         await _finish(generation, await _outcome(generation))
@@ -203,6 +217,11 @@ async def _flush(generation: Generation) -> None:
     else:
         return
     await events.broadcast(generation.turn.session_id, frame)
+
+
+async def _stop_requested_elsewhere(generation: Generation) -> bool:
+    requested = database_sync_to_async(services.message_stop_requested)
+    return await requested(reply_id=generation.turn.reply_id)
 
 
 async def _save_progress(generation: Generation) -> None:

@@ -183,6 +183,24 @@ async def test_stop_keeps_the_partial_tells_the_upstream_and_the_next_send_works
         await socket.disconnect()
 
 
+async def test_stop_from_a_socket_of_another_server_process_stops_the_reply(sim, alice, alice_chat):
+    sim.configure(tokens_per_second=20)
+    socket = await open_socket(alice, alice_chat.pk)
+    try:
+        await socket.send_json_to({"type": "send", "content": "Tell me a long story."})
+        await frames_until(socket, of_type("delta"))
+        # What a socket served by another daphne process does: this reply is not in its registry.
+        stop_request = database_sync_to_async(services.message_stop_request)
+        assert await stop_request(session_id=alice_chat.pk)
+        frames = await frames_until(socket, of_type("done"))
+        assert frames[-1]["state"] == "stopped"
+        reply = await reload(frames[-1]["message_id"])
+        stops = await upstream_requests(sim, "aca-chat-stop")
+        assert stops[-1]["json"] == {"requestId": reply.request_id, "content": reply.content}
+    finally:
+        await socket.disconnect()
+
+
 FAULTS = [
     pytest.param({"kind": "cut", "after_events": 3}, "broke off", id="cut"),
     pytest.param(
