@@ -81,6 +81,7 @@ class PullReport:
     unchanged: int = 0
     conflicted: int = 0
     skipped: int = 0
+    deleted: int = 0
     errors: list[str] = field(default_factory=list)
 
     def count(self, outcome: str) -> None:
@@ -89,7 +90,8 @@ class PullReport:
     def summary(self) -> str:
         text = (
             f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.conflicted} in conflict, {self.skipped} skipped"
+            f"{self.conflicted} in conflict, {self.skipped} skipped, "
+            f"{self.deleted} deleted on Xingchen"
         )
         return text + (f"; {len(self.errors)} failed: {self.errors[0]}" if self.errors else "")
 
@@ -445,14 +447,51 @@ def character_pull_all(*, scopes: Iterable[str] = ("my",)) -> PullReport:
     """Imports and refreshes every character of `scopes`: search page by page, then details."""
     report = PullReport()
     for scope in scopes:
+        listed_ids: set[str] = set()
         for listed in sync.remote_search(scope):
+            listed_ids.add(listed.character_id)
             try:
                 remote = sync.remote_details(listed.character_id)
             except XingchenError as exc:
                 report.errors.append(f"{listed.name or listed.character_id}: {_describe(exc)}")
                 continue
             report.count(_pull_one(remote, scope=scope))
+        if scope == "my":
+            _pull_remote_deletions(listed_ids, report)
     return report
+
+
+def _pull_remote_deletions(listed_ids: set[str], report: PullReport) -> None:
+    """Marks as deleted the characters of ours that Xingchen no longer has.
+
+    Only rows missing from a complete listing and confirmed gone by `details` (a listing may
+    lag, a "not found" does not); a row with unpushed edits is left for its push to settle.
+    """
+    missing = Character.objects.filter(
+        is_deleted=False, manageable=True, is_pre_configured=False, remote_id__isnull=False
+    ).exclude(remote_id__in=listed_ids)
+    for character in missing:
+        if character.has_unpushed_changes():
+            continue
+        try:
+            sync.remote_details(character.remote_id)
+        except XingchenError as exc:
+            if exc.status != 404:
+                report.errors.append(f"{character.name}: {_describe(exc)}")
+            elif _mark_deleted_remotely(character.pk):
+                report.count("deleted")
+
+
+def _mark_deleted_remotely(pk: int) -> bool:
+    with transaction.atomic():
+        character = Character.objects.select_for_update().get(pk=pk)
+        if character.has_unpushed_changes():
+            return False
+        character.is_deleted = True
+        character.sync_state = SyncState.DELETED
+        character.last_sync_error = "Deleted on Xingchen."
+        character.save(update_fields=["is_deleted", "sync_state", "last_sync_error", "updated_at"])
+    return True
 
 
 def character_pull(*, character: Character) -> str:

@@ -6,6 +6,7 @@ from PIL import Image
 from characters import services, sync
 from characters.models import Character, CharacterPush, PushState, SyncState
 from platforms.xingchen.types import PermConfig
+from project.upstream import call_sync
 from tests.characters.helpers import create_remotely, edit_remotely, remote_character
 from tests.factories import character_create_synced
 
@@ -29,6 +30,23 @@ def test_a_change_made_directly_in_the_simulator_is_pulled():
     assert character.sync_state == SyncState.SYNCED
     assert report.updated >= 1
     assert not character.has_unpushed_changes()
+
+
+def test_a_character_deleted_directly_in_the_simulator_leaves_the_gallery(client, alice):
+    gone = character_create_synced(name="Gone upstream")
+    kept = character_create_synced(name="Still there")
+    call_sync(lambda xingchen: xingchen.character_delete(character_id=gone.remote_id))
+
+    report = services.character_pull_all(scopes=["my"])
+
+    gone.refresh_from_db()
+    assert (gone.is_deleted, gone.sync_state) == (True, SyncState.DELETED)
+    assert report.deleted == 1
+    kept.refresh_from_db()
+    assert not kept.is_deleted
+    client.force_login(alice)
+    assert client.get(f"/characters/{gone.pk}/").status_code == 404
+    assert "Still there" in client.get("/characters/").content.decode()
 
 
 def test_a_pull_without_remote_changes_leaves_the_row_alone():
