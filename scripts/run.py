@@ -6,6 +6,7 @@ bundled Xingchen simulator. Ctrl-C (or SIGTERM) stops all of them; so does any o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,16 +40,18 @@ def wait_for(url: str, deadline_s: float) -> bool:
 
 
 def stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    # Each main process first: Celery then shuts its pool down warmly, finishing or requeueing
+    # the jobs in hand. Whatever is left of a group after that is killed.
     for _, proc in children:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+            proc.terminate()
+    deadline = time.monotonic() + 15
     for _, proc in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait()
 
 
 def main() -> int:
