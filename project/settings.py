@@ -104,9 +104,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let daphne, the Celery worker and beat share one SQLite file; the
-    # test database is a file too, so browser tests can reach it from a daphne process.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+    # WAL and a busy timeout let daphne, the Celery worker and beat share one SQLite file. The
+    # test database is a file too, so browser tests can reach it from a daphne process; one per
+    # test run, so two runs (or a test run beside `make run`) never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
