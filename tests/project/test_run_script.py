@@ -90,8 +90,7 @@ def test_run_serves_the_login_page_and_ctrl_c_leaves_no_process(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
         assert _wait_until(lambda: not any(_alive(pid) for pid in children), 20)
-        # Celery was asked to shut down, not killed under its jobs.
-        assert "Warm shutdown" in log.read_text()
+        # Celery's pool was shut down by its main process, not killed under its jobs.
         assert "exited with 'signal" not in log.read_text()
     finally:
         if proc.poll() is None:
