@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -102,8 +103,12 @@ def _get_session_for_user(user: AbstractBaseUser | AnonymousUser, session_id: in
 
 
 def biz_user_id(user_id: int) -> str:
-    """The stable id Xingchen knows this user by (userProfile.userId, bizUserId)."""
-    return f"user-{user_id}"
+    """The stable id Xingchen knows this user by (userProfile.userId, bizUserId).
+
+    The prefix tells installs sharing one API key apart; changing it later loses the users'
+    Xingchen-side histories.
+    """
+    return f"{settings.XINGCHEN_USER_ID_PREFIX}{user_id}"
 
 
 # --- sessions -------------------------------------------------------------------------------

@@ -203,6 +203,8 @@ XINGCHEN_BASE_URL = env_str(
     if XINGCHEN_USES_SIMULATOR
     else "https://nlp.aliyuncs.com",
 ).rstrip("/")
+# Users are known to Xingchen as <prefix><user pk>: give each install sharing a key its own.
+XINGCHEN_USER_ID_PREFIX = env_str("XINGCHEN_USER_ID_PREFIX", "user-")
 XINGCHEN_CONNECT_TIMEOUT = float(env_str("XINGCHEN_CONNECT_TIMEOUT", "5"))
 XINGCHEN_READ_TIMEOUT = float(env_str("XINGCHEN_READ_TIMEOUT", "60"))
 XINGCHEN_STREAM_IDLE_TIMEOUT = float(env_str("XINGCHEN_STREAM_IDLE_TIMEOUT", "30"))

@@ -16,6 +16,14 @@ from tests.factories import character_create, message_create
 pytestmark = pytest.mark.django_db
 
 
+def test_xingchen_knows_users_by_the_installs_prefix(settings, sim, alice, alice_chat):
+    settings.XINGCHEN_USER_ID_PREFIX = "studio-a-"
+
+    services.session_reset(session=alice_chat, user=alice)
+
+    assert sim.requests("aca-chat-reset")[-1]["json"]["userId"] == f"studio-a-{alice.pk}"
+
+
 def test_a_new_session_begins_with_the_opening_line(alice, character):
     session = services.session_start(user=alice, character=character)
     [opening] = session.messages.all()
