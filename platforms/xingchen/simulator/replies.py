@@ -103,7 +103,9 @@ def is_chinese(text: str) -> bool:
 
 
 def compose(persona: Persona, user_text: str, *, seed: int, user_name: str | None = None) -> Reply:
-    material = f"{persona.key}\x1f{persona.name}\x1f{persona.basic_information}\x1f{user_text}"
+    # Traits shape the wording through the seed; echoing them would read as leaked rules.
+    persona_text = f"{persona.basic_information}\x1f{persona.traits}"
+    material = f"{persona.key}\x1f{persona.name}\x1f{persona_text}\x1f{user_text}"
     digest = hashlib.sha256(f"{material}\x1f{user_name or ''}\x1f{seed}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     chinese = is_chinese(user_text) or (not user_text.strip() and is_chinese(persona.name))
@@ -225,8 +227,6 @@ def _chinese_reply(
         ),
     ]
     parts.extend(rng.sample(_ZH_BODY, 3))
-    if persona.traits:
-        parts.append(f"（{_first_sentence(persona.traits, 24)}）")
     text = "".join(parts)
     if image:
         text += f"\n\n我这就为你画一幅「{_snippet(user_text, 16)}」，稍等片刻，画好就给你看。"
@@ -301,8 +301,6 @@ def _english_reply(
         ),
     ]
     parts.extend(rng.sample(_EN_BODY, 2))
-    if persona.traits:
-        parts.append(f"({_first_sentence(persona.traits, 50)})")
     text = " ".join(parts)
     if image:
         text += f'\n\nLet me draw "{_snippet(user_text, 40)}" for you; it will be ready shortly.'
