@@ -22,8 +22,19 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks, printed and written to data/bench-relay-<config>.md: once on the embedded defaults,
+# once on the local PostgreSQL and Redis (both must be running, as .ci/run starts them).
 bench: $(STAMP)
-	$(VENV)/bin/pytest tests/bench -p no:cacheprovider -o addopts="" -q -s
+	@status=0; \
+	pytest='$(VENV)/bin/pytest tests/bench -p no:cacheprovider -o addopts= -q -s'; \
+	echo "== Benchmarks on the embedded defaults =="; \
+	$$pytest || status=1; \
+	echo "== Benchmarks on PostgreSQL and Redis =="; \
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='studio'" \
+	  | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE studio" || status=1; \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio REDIS_URL=redis://127.0.0.1:6379/2 \
+	  CHANNELS_PREFIX=bench $$pytest || status=1; \
+	exit $$status
 
 install: $(STAMP)
 

@@ -196,6 +196,11 @@ class CharacterPush(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set while a worker sends this push, so a retry cannot send it a second time meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Xingchen has no idempotency key: a create whose answer was lost (timeout, broken
+    # connection, 5xx) may have made the character anyway. When it was sent and what it sent let
+    # the next attempt find and adopt that character instead of creating a second one.
+    unconfirmed_create_at = models.DateTimeField(null=True, blank=True)
+    unconfirmed_create = models.JSONField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, TypedDict
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from characters import sync, tasks
@@ -30,6 +31,7 @@ from characters.models import (
 )
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import Character as RemoteCharacter
+from project.upstream import call_sync
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,20 @@ BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 600.0
 FAILED_RETRY_INTERVAL = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)
+# Failure kinds after which a create may have been carried out although no answer came back.
+_CREATE_MAY_HAVE_LANDED_KINDS = frozenset({"timeout", "network", "cut", "malformed"})
+_NAME_SEARCH_MAX_PAGES = 10
+
+
+class UnconfirmedCreate(TypedDict):
+    """What a create that may have landed sent: the revision and avatar it carried, and the
+    fields that recognise the character it made (with its creation time)."""
+
+    revision: int
+    avatar_name: str
+    name: str
+    basic_information: str
+    introduction: str
 
 
 @dataclass(frozen=True)
@@ -149,8 +165,10 @@ def character_delete(*, character: Character) -> None:
 
 
 def _needs_remote_delete(character: Character) -> bool:
-    # A create may be in flight: the delete must then follow it, or a stray copy stays upstream.
-    in_flight = _open_pushes(character).filter(claimed_until__gt=timezone.now()).exists()
+    # A create may be in flight, or may have landed unanswered: the delete must then follow it,
+    # or a stray copy stays upstream.
+    maybe_created = Q(claimed_until__gt=timezone.now()) | Q(unconfirmed_create_at__isnull=False)
+    in_flight = _open_pushes(character).filter(maybe_created).exists()
     return (bool(character.remote_id) and character.manageable) or in_flight
 
 
@@ -205,6 +223,16 @@ class _Claim:
     character: Character
     revision: int
     avatar_name: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What Xingchen holds after a push: the id, and the local revision and avatar it carries."""
+
+    remote_id: str | None
+    revision: int
+    avatar_name: str
 
 
 def character_push_run(*, push_id: int) -> PushOutcome:
@@ -213,10 +241,13 @@ def character_push_run(*, push_id: int) -> PushOutcome:
     if isinstance(claim, PushOutcome):
         return claim
     try:
-        remote_id, remote = _push_call(claim.character)
+        sent, remote = _push_call(claim)
+    except TimeoutError as exc:
+        # The sync bridge gave up before the client did: to the outbox, Xingchen did not answer.
+        return _push_failed(claim, XingchenError(str(exc), kind="timeout"))
     except XingchenError as exc:
         return _push_failed(claim, exc)
-    return _push_succeeded(claim, remote_id=remote_id, remote=remote)
+    return _push_succeeded(claim, sent=sent, remote=remote)
 
 
 def character_push_now(*, character: Character) -> PushOutcome:
@@ -279,7 +310,7 @@ def _push_claim(push_id: int) -> _Claim | PushOutcome:
         push.claimed_until = now + CLAIM_LEASE
         push.save(update_fields=["operation", "attempts", "claimed_until", "updated_at"])
     avatar_name = character.avatar.name if character.avatar else ""
-    return _Claim(push, character, character.revision, avatar_name)
+    return _Claim(push, character, character.revision, avatar_name, started_at=now)
 
 
 def _push_refusal(character: Character) -> tuple[PushState, str] | None:
@@ -296,17 +327,117 @@ def _push_refusal(character: Character) -> tuple[PushState, str] | None:
     return None
 
 
-def _push_call(character: Character) -> tuple[str | None, RemoteCharacter | None]:
+def _push_call(claim: _Claim) -> tuple[_Sent, RemoteCharacter | None]:
+    character = claim.character
     if character.is_deleted:
-        if character.remote_id and character.manageable:
-            sync.remote_delete(character)
-        return character.remote_id, None
+        return _push_delete(claim), None
     if character.remote_id:
         sync.remote_update(character)
-        remote_id = character.remote_id
+        sent = _Sent(character.remote_id, claim.revision, claim.avatar_name)
     else:
-        remote_id = sync.remote_create(character)
-    return remote_id, _details_or_none(remote_id)
+        sent = _push_create(claim)
+    return sent, _details_or_none(sent.remote_id) if sent.remote_id else None
+
+
+def _push_delete(claim: _Claim) -> _Sent:
+    character = claim.character
+    if not character.remote_id:
+        # Deleted before an unanswered create was confirmed: delete what it made, if anything.
+        found = _find_unconfirmed_create(claim.push)
+        character.remote_id = found.remote_id if found else None
+    if character.remote_id and character.manageable:
+        sync.remote_delete(character)
+    return _Sent(character.remote_id, claim.revision, claim.avatar_name)
+
+
+def _push_create(claim: _Claim) -> _Sent:
+    """Creates the character, unless an earlier create whose answer was lost already did."""
+    adopted = _find_unconfirmed_create(claim.push)
+    if adopted is not None:
+        logger.info("Adopting character %s made by an unanswered create", adopted.remote_id)
+        return adopted
+    try:
+        remote_id = sync.remote_create(claim.character)
+    except (XingchenError, TimeoutError) as exc:
+        if _create_may_have_landed(exc):
+            _record_unconfirmed_create(claim)
+        raise
+    return _Sent(remote_id, claim.revision, claim.avatar_name)
+
+
+def _create_may_have_landed(exc: XingchenError | TimeoutError) -> bool:
+    # A connect failure also reads as "network": the lookup it causes is cheap and harmless.
+    if isinstance(exc, TimeoutError):
+        return True
+    return exc.kind in _CREATE_MAY_HAVE_LANDED_KINDS or (exc.status or 0) >= 500
+
+
+def _record_unconfirmed_create(claim: _Claim) -> None:
+    character = claim.character
+    record: UnconfirmedCreate = {
+        "revision": claim.revision,
+        "avatar_name": claim.avatar_name,
+        "name": character.name,
+        "basic_information": character.basic_information,
+        "introduction": character.introduction,
+    }
+    CharacterPush.objects.filter(pk=claim.push.pk).update(
+        unconfirmed_create_at=claim.started_at,
+        unconfirmed_create=record,
+        updated_at=timezone.now(),
+    )
+
+
+def _find_unconfirmed_create(push: CharacterPush) -> _Sent | None:
+    """The character the push's unanswered create made, or None if Xingchen has none.
+
+    A match has the sent name, basic information and introduction, was created at or after the
+    create was sent (less the allowed clock skew), and is not already linked to a local row.
+    """
+    record, sent_at = push.unconfirmed_create, push.unconfirmed_create_at
+    if record is None or sent_at is None:
+        return None
+    earliest = sent_at - timedelta(seconds=settings.XINGCHEN_CLOCK_SKEW)
+    for listed in _remote_search_by_name(record["name"]):
+        if listed.name != record["name"] or _created_before(listed, earliest):
+            continue
+        if Character.objects.filter(remote_id=listed.character_id).exists():
+            continue
+        remote = sync.remote_details(listed.character_id)
+        if _made_by(remote, record, earliest):
+            return _Sent(remote.character_id, record["revision"], record["avatar_name"])
+    return None
+
+
+def _created_before(remote: RemoteCharacter, moment: datetime) -> bool:
+    return remote.created_at is not None and remote.created_at < moment
+
+
+def _made_by(remote: RemoteCharacter, record: UnconfirmedCreate, earliest: datetime) -> bool:
+    # Without a creation time the match cannot be told from an older namesake: never adopt it.
+    if remote.created_at is None or remote.created_at < earliest:
+        return False
+    values = sync.remote_editable_values(remote)
+    return (
+        values["name"] == record["name"]
+        and values["basic_information"] == record["basic_information"]
+        and values["introduction"] == record["introduction"]
+    )
+
+
+def _remote_search_by_name(name: str) -> Iterator[RemoteCharacter]:
+    """Our characters whose name starts with `name` (Xingchen matches by prefix)."""
+    seen = 0
+    for page_num in range(1, _NAME_SEARCH_MAX_PAGES + 1):
+        page = call_sync(
+            lambda client, n=page_num: client.character_search(
+                scope="my", name=name, page_num=n, page_size=sync.SEARCH_PAGE_SIZE
+            )
+        )
+        yield from page.items
+        seen += len(page.items)
+        if not page.items or seen >= page.total:
+            return
 
 
 def _details_or_none(remote_id: str) -> RemoteCharacter | None:
@@ -318,20 +449,19 @@ def _details_or_none(remote_id: str) -> RemoteCharacter | None:
         return None
 
 
-def _push_succeeded(
-    claim: _Claim, *, remote_id: str | None, remote: RemoteCharacter | None
-) -> PushOutcome:
+def _push_succeeded(claim: _Claim, *, sent: _Sent, remote: RemoteCharacter | None) -> PushOutcome:
     now = timezone.now()
     with transaction.atomic():
         push = CharacterPush.objects.select_for_update().get(pk=claim.push.pk)
         character = _lock(claim.character.pk)
-        character.remote_id = remote_id
-        character.pushed_revision = max(character.pushed_revision, claim.revision)
-        if claim.avatar_name:
-            character.avatar_synced_name = claim.avatar_name
+        character.remote_id = sent.remote_id
+        character.pushed_revision = max(character.pushed_revision, sent.revision)
+        if sent.avatar_name:
+            character.avatar_synced_name = sent.avatar_name
         if remote is not None:
             sync.apply_remote_state(character, remote)
-        edited_meanwhile = character.revision > claim.revision
+        # An adopted create may carry an older revision: the newer one is then sent as an edit.
+        edited_meanwhile = character.revision > sent.revision
         if edited_meanwhile:
             # An edit arrived while this one was on the wire: send the newer state too.
             push.state, push.next_attempt_at = PushState.PENDING, now
@@ -341,6 +471,7 @@ def _push_succeeded(
             done = SyncState.DELETED if character.is_deleted else SyncState.SYNCED
             character.sync_state, character.synced_at = done, now
         push.claimed_until, push.last_error = None, ""
+        push.unconfirmed_create_at, push.unconfirmed_create = None, None
         push.save(
             update_fields=[
                 "state",
@@ -348,6 +479,8 @@ def _push_succeeded(
                 "sent_at",
                 "claimed_until",
                 "last_error",
+                "unconfirmed_create_at",
+                "unconfirmed_create",
                 "updated_at",
             ]
         )

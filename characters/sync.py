@@ -17,7 +17,7 @@ from PIL import Image
 
 from characters.models import Character, CharacterType
 from characters.validators import AVATAR_MAX_BYTES
-from platforms.http_download import DownloadError, download
+from platforms.http_download import DownloadError
 from platforms.xingchen.types import (
     AdvancedConfig,
     AutoDescRequest,
@@ -28,7 +28,7 @@ from platforms.xingchen.types import (
     PlatformPlugin,
 )
 from platforms.xingchen.types import Character as RemoteCharacter
-from project.upstream import call_sync
+from project.upstream import call_sync, downloader, run_sync
 
 SEARCH_PAGE_SIZE = 50  # Xingchen's maximum
 SEARCH_MAX_PAGES = 200  # a guard against a server whose `total` never stops growing
@@ -272,7 +272,7 @@ def fetch_avatar(remote: RemoteCharacter) -> ContentFile | None:
     if not url:
         return None
     try:
-        body = call_sync(lambda _client: download(url, max_bytes=AVATAR_MAX_BYTES))
+        body = run_sync(lambda: downloader().download(url, max_bytes=AVATAR_MAX_BYTES))
     except DownloadError:
         return None
     suffix = _image_suffix(body)

@@ -1,39 +1,36 @@
-"""Fan-out of chat frames to every socket open on a session, through the channel layer.
+"""Fan-out of chat frames to every socket open on a session, through the relay.
 
 Frames about rows are sent after the transaction commits, so a socket never shows a message
 that then rolls back; the frames are built inside it, from the rows as they were committed.
 Deltas and snapshots carry no rows and are sent at once by the generation.
+
+Sent from the server process, frames reach its sockets directly and other processes' sockets
+through the channel layer. Sent from another process (a Celery worker, a management command),
+they reach sockets only when the layer spans processes (Redis).
 """
 
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from characters.models import Character
-from conversations import protocol
+from conversations import protocol, relay
 from conversations.models import Message
 from conversations.rendering import message_payload, render_message
 
 Frame = dict[str, object]
 
 
-def session_group(session_id: int) -> str:
-    return f"chat.session.{session_id}"
-
-
 async def broadcast(session_id: int, frame: Frame) -> None:
     """Sends `frame` to the session's sockets now; for frames that announce no row."""
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(session_group(session_id), {"type": "chat.frame", "frame": frame})
+    await relay.publish(session_id, frame)
 
 
 def _broadcast_on_commit(session_id: int, *frames: Frame) -> None:
     async def send_all() -> None:
         for frame in frames:
-            await broadcast(session_id, frame)
+            await relay.publish(session_id, frame)
 
     transaction.on_commit(async_to_sync(send_all))
 

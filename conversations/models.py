@@ -89,8 +89,9 @@ class Message(models.Model):
     # How many deltas `content` holds while streaming: a reconnect served from the database
     # resumes the `seq` numbering where the saved text ends.
     stream_seq = models.PositiveIntegerField(default=0)
-    # Stop asked by a socket of another server process; the writing process polls it.
-    stop_requested = models.BooleanField(default=False)
+    # The lease of a reply being written: its process renews it while it runs, so a reply
+    # whose process died is found by its age and ended by the sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     has_risk = models.BooleanField(default=False)

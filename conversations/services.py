@@ -1,40 +1,39 @@
-"""Chat business rules: sessions, messages and their alternatives, reset, history import.
+"""Chat business rules: sessions, messages and their alternatives, reset, abandoned replies.
 
 Every function here is synchronous and transactional; the websocket consumer calls them through
 `database_sync_to_async`, views and tasks call them directly. Frames for open sockets are sent
-by `events` after the transaction commits. The upstream generation itself lives in `streaming`.
+by `events` after the transaction commits. The generation itself lives in `streaming`, the
+import of upstream history in `history`; upstreams are reached through `replies` only.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.services import profile_for
 from characters.models import Character
 from conversations import events
 from conversations.models import ChatSession, Message
+from conversations.outbound import outbound_text
 from conversations.protocol import ErrorCode
-from platforms.xingchen.errors import XingchenError
-from platforms.xingchen.types import ChatMessage, HistoryQuery
-from project.upstream import call_sync
+from conversations.replies import ReplyError, ReplyIds, ReplyRequest, upstream_for
+from project.upstream import run_sync
 
 logger = logging.getLogger(__name__)
 
-HISTORY_PAGE_SIZE = 50
-HISTORY_MAX_PAGES = 4
+
+class SessionNotFound(Exception):
+    """No such session, or not the asking user's: both look the same from outside."""
 
 
 class ChatRefused(Exception):
@@ -64,6 +63,20 @@ class Turn:
     remote_query_id: str | None = None  # the user message's id upstream, for a regenerate
     answer_id: str | None = None  # the adopted alternative of the previous turn
 
+    def request(self) -> ReplyRequest:
+        """What goes upstream; every user-written text passes `outbound_text` here."""
+        return ReplyRequest(
+            character=self.character,
+            user_id=self.biz_user_id,
+            content=outbound_text(self.content),
+            user_name=outbound_text(self.user_name),
+            user_basic_info=outbound_text(self.user_basic_info),
+            scenario=outbound_text(self.scenario),
+            is_regenerate=self.is_regenerate,
+            remote_query_id=self.remote_query_id,
+            answer_id=self.answer_id,
+        )
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -79,11 +92,7 @@ class ReplyOutcome:
     text: str
     error: str = ""
     error_code: ErrorCode | None = None
-    request_id: str = ""
-    answer_id: str = ""
-    remote_query_id: str = ""
-    chat_id: str = ""
-    remote_session_id: str = ""
+    ids: ReplyIds = field(default_factory=ReplyIds)
     input_tokens: int | None = None
     output_tokens: int | None = None
     has_risk: bool = False
@@ -94,12 +103,16 @@ class ReplyOutcome:
 # --- access ---------------------------------------------------------------------------------
 
 
-def _get_session_for_user(user: AbstractBaseUser | AnonymousUser, session_id: int) -> ChatSession:
-    """The user's session with its character, or 404 (also for someone else's session)."""
-    if not user.is_authenticated:
-        raise Http404("No such conversation.")
-    sessions = ChatSession.objects.select_related("character")
-    return get_object_or_404(sessions, pk=session_id, user_id=user.pk)
+def session_for_user(user: AbstractBaseUser | AnonymousUser, session_id: int) -> ChatSession:
+    """The user's session with its character; SessionNotFound also for someone else's."""
+    session = (
+        ChatSession.objects.select_related("character")
+        .filter(pk=session_id, user_id=user.pk if user.is_authenticated else None)
+        .first()
+    )
+    if session is None or not user.is_authenticated:
+        raise SessionNotFound(session_id)
+    return session
 
 
 def biz_user_id(user_id: int) -> str:
@@ -145,20 +158,16 @@ def session_reset(*, session: ChatSession, user: AbstractBaseUser) -> ChatSessio
     """Clears Xingchen's memory of the conversation, archives `session`, starts a new one."""
     if not session.is_active():
         raise ChatRefused("forbidden", "This conversation is archived and read-only.")
-    if _is_streaming(session):
+    if message_is_streaming(session_id=session.pk):
         raise ChatRefused("busy", "Wait for the reply to finish (or stop it) before resetting.")
     character = session.character
     if not character.is_available():
         raise ChatRefused("forbidden", character.unavailable_reason())
+    upstream = upstream_for(character)
     try:
-        call_sync(
-            lambda client: client.chat_reset(
-                character_id=character.remote_id or "", user_id=biz_user_id(user.pk)
-            )
-        )
-    except XingchenError as exc:
-        code, message = describe_upstream_error(exc, partial=False)
-        raise ChatRefused(code, message) from exc
+        run_sync(lambda: upstream.reset(character=character, user_id=biz_user_id(user.pk)))
+    except ReplyError as exc:
+        raise ChatRefused(exc.code, exc.message) from exc
     with transaction.atomic():
         ChatSession.objects.filter(pk=session.pk).update(status=ChatSession.Status.ARCHIVED)
         return session_start(user=user, character=character)
@@ -233,7 +242,11 @@ def message_send(
             session=session, role=Message.Role.USER, content=content, client_id=client_id or ""
         )
         reply = Message.objects.create(
-            session=session, role=Message.Role.ASSISTANT, query=query, state=Message.State.STREAMING
+            session=session,
+            role=Message.Role.ASSISTANT,
+            query=query,
+            state=Message.State.STREAMING,
+            heartbeat_at=timezone.now(),
         )
         _touch(session)
         events.message_created(query, character=session.character)
@@ -262,6 +275,7 @@ def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
             query=query,
             alternative_index=count,
             state=Message.State.STREAMING,
+            heartbeat_at=timezone.now(),
         )
         _touch(session)
         events.reply_started(reply, character=session.character)
@@ -302,65 +316,65 @@ def message_choose(*, session: ChatSession, user: AbstractBaseUser, message_id: 
 
 
 def message_progress_save(*, reply_id: int, text: str, seq: int) -> None:
-    """Saves the text streamed so far (one UPDATE): a crash or reconnect loses nothing."""
+    """Saves the text streamed so far and renews the reply's lease (one UPDATE): a crash or
+    a reconnect loses nothing."""
     Message.objects.filter(pk=reply_id, state=Message.State.STREAMING).update(
-        content=text, stream_seq=seq
+        content=text, stream_seq=seq, heartbeat_at=timezone.now()
     )
 
 
-def message_stop_request(*, session_id: int) -> bool:
-    """Flags the session's reply being written for Stop; False when none is being written."""
-    streaming = Message.objects.filter(session_id=session_id, state=Message.State.STREAMING)
-    return streaming.update(stop_requested=True) > 0
+def message_heartbeat(*, reply_id: int) -> None:
+    """Renews the lease of a reply still waiting for text, so the sweep leaves it alone."""
+    Message.objects.filter(pk=reply_id, state=Message.State.STREAMING).update(
+        heartbeat_at=timezone.now()
+    )
 
 
-def message_stop_requested(*, reply_id: int) -> bool:
-    return Message.objects.filter(pk=reply_id, stop_requested=True).exists()
+def message_is_streaming(*, session_id: int) -> bool:
+    """Whether a live reply of the session is being written (by any server process)."""
+    return _live_streaming().filter(session_id=session_id).exists()
 
 
 def message_finish(*, reply_id: int, outcome: ReplyOutcome, seq: int) -> Message:
     """Saves how the reply ended and tells the open sockets (`done`, then any `error`)."""
     with transaction.atomic():
-        reply = Message.objects.select_related("session__character").get(pk=reply_id)
+        reply = Message.objects.select_related("session__character", "query").get(pk=reply_id)
         _apply_outcome(reply, outcome, seq)
         reply.save()
-        if reply.query_id and (outcome.remote_query_id or outcome.chat_id):
-            _record_query_ids(reply, outcome)
-        session_updates: dict[str, Any] = {"updated_at": timezone.now()}
-        if outcome.remote_session_id:
-            session_updates["remote_session_id"] = outcome.remote_session_id
-        ChatSession.objects.filter(pk=reply.session_id).update(**session_updates)
+        if reply.query is not None:
+            _record_query_ids(reply.query, outcome)
+        # The session was moved forward when the turn began; only a new upstream id is saved.
+        remote_session_id = outcome.ids.session_id
+        if remote_session_id and remote_session_id != reply.session.remote_session_id:
+            ChatSession.objects.filter(pk=reply.session_id).update(
+                remote_session_id=remote_session_id
+            )
         events.reply_done(reply, character=reply.session.character)
         if outcome.error_code:
             events.error(reply.session_id, outcome.error_code, outcome.error)
     return reply
 
 
-def message_recover_interrupted() -> int:
-    """Marks replies left streaming by a stopped process as interrupted; run at start-up only."""
-    return Message.objects.filter(state=Message.State.STREAMING).update(
-        state=Message.State.INTERRUPTED,
-        error="The reply was cut off when the server restarted. Regenerate it or send again.",
-    )
+def message_end_abandoned(*, user_id: int | None = None) -> int:
+    """Ends replies whose writing process died (their lease ran out) as interrupted.
 
-
-def describe_upstream_error(exc: XingchenError, *, partial: bool) -> tuple[ErrorCode, str]:
-    """An upstream failure as an error code and a sentence a user understands."""
-    kept = " The text so far is kept." if partial else ""
-    if exc.status == 429:
-        wait = f"in {math.ceil(exc.retry_after)} s" if exc.retry_after else "in a few seconds"
-        return "rate_limited", f"Xingchen is busy, try again {wait}.{kept}"
-    if exc.kind == "timeout":
-        return "upstream", f"Xingchen stopped answering in the middle of the reply.{kept}"
-    if exc.kind in ("cut", "network"):
-        return "upstream", f"The connection to Xingchen broke off.{kept}"
-    if exc.kind == "malformed":
-        return "upstream", f"Xingchen sent something unreadable, so the reply ended early.{kept}"
-    if exc.status in (401, 403):
-        return "upstream", "Xingchen refused the request: the API key is not accepted."
-    if exc.status is not None and exc.status >= 500:
-        return "upstream", f"Xingchen had a server error (HTTP {exc.status}); try again.{kept}"
-    return "upstream", f"Xingchen could not answer: {exc.message[:160]}{kept}"
+    Run by a periodic sweep, at start-up, and before a user's next send; a reply still being
+    written renews its lease well within `CHAT_REPLY_LEASE`, so no live reply is touched.
+    """
+    abandoned = Message.objects.filter(state=Message.State.STREAMING).exclude(_lease_alive())
+    if user_id is not None:
+        abandoned = abandoned.filter(session__user_id=user_id)
+    with transaction.atomic():
+        rows = abandoned.select_for_update(of=("self",)).select_related("session__character")
+        replies = list(rows)
+        for reply in replies:
+            reply.state = Message.State.INTERRUPTED
+            reply.error = (
+                "The reply was cut off when the server stopped. Regenerate it or send again."
+            )
+            reply.save(update_fields=["state", "error"])
+            events.reply_done(reply, character=reply.session.character)
+    return len(replies)
 
 
 def _apply_outcome(reply: Message, outcome: ReplyOutcome, seq: int) -> None:
@@ -368,31 +382,33 @@ def _apply_outcome(reply: Message, outcome: ReplyOutcome, seq: int) -> None:
     reply.content = outcome.text
     reply.stream_seq = seq
     reply.error = outcome.error[:300]
-    reply.request_id = outcome.request_id
-    reply.chat_id = outcome.chat_id
-    reply.remote_query_id = outcome.remote_query_id
+    reply.request_id = outcome.ids.request_id
+    reply.chat_id = outcome.ids.chat_id
+    reply.remote_query_id = outcome.ids.query_id
     reply.input_tokens = outcome.input_tokens
     reply.output_tokens = outcome.output_tokens
     reply.has_risk = outcome.has_risk
     reply.safety_std_answer = outcome.safety_std_answer
     reply.function_call = outcome.function_call
-    taken = Message.objects.filter(session_id=reply.session_id, remote_message_id=outcome.answer_id)
+    answer_id = outcome.ids.answer_id
+    taken = Message.objects.filter(session_id=reply.session_id, remote_message_id=answer_id)
     # A reply imported from the history meanwhile already holds this id: keep the reply anyway.
-    if outcome.answer_id and not taken.exists():
-        reply.remote_message_id = outcome.answer_id
+    if answer_id and not taken.exists():
+        reply.remote_message_id = answer_id
 
 
-def _record_query_ids(reply: Message, outcome: ReplyOutcome) -> None:
+def _record_query_ids(query: Message, outcome: ReplyOutcome) -> None:
+    """Gives the user's message the upstream ids learnt from its reply (once)."""
     updates: dict[str, str] = {}
-    if outcome.chat_id:
-        updates["chat_id"] = outcome.chat_id
-    taken = Message.objects.filter(
-        session_id=reply.session_id, remote_message_id=outcome.remote_query_id
-    )
-    if outcome.remote_query_id and not taken.exists():
-        updates["remote_message_id"] = outcome.remote_query_id
+    if outcome.ids.chat_id and outcome.ids.chat_id != query.chat_id:
+        updates["chat_id"] = outcome.ids.chat_id
+    query_id = outcome.ids.query_id
+    if query_id and query_id != query.remote_message_id:
+        taken = Message.objects.filter(session_id=query.session_id, remote_message_id=query_id)
+        if not taken.exists():
+            updates["remote_message_id"] = query_id
     if updates:
-        Message.objects.filter(pk=reply.query_id).update(**updates)
+        Message.objects.filter(pk=query.pk).update(**updates)
 
 
 def _lock_user(user_id: int) -> None:
@@ -413,11 +429,27 @@ def _ensure_can_chat(session: ChatSession) -> None:
         raise ChatRefused("forbidden", session.character.unavailable_reason())
 
 
+def _lease_alive() -> Q:
+    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_REPLY_LEASE)
+    return Q(heartbeat_at__gte=cutoff)
+
+
+def _live_streaming() -> QuerySet[Message]:
+    return Message.objects.filter(_lease_alive(), state=Message.State.STREAMING)
+
+
 def _ensure_idle(user_id: int) -> None:
-    if Message.objects.filter(session__user_id=user_id, state=Message.State.STREAMING).exists():
-        raise ChatRefused(
-            "busy", "A reply is still being written. Wait for it to finish or stop it first."
-        )
+    leases = Message.objects.filter(
+        session__user_id=user_id, state=Message.State.STREAMING
+    ).values_list("heartbeat_at", flat=True)
+    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_REPLY_LEASE)
+    if not any(lease is not None and lease >= cutoff for lease in leases):
+        if leases:  # only abandoned ones: end them, the user may go on
+            message_end_abandoned(user_id=user_id)
+        return
+    raise ChatRefused(
+        "busy", "A reply is still being written. Wait for it to finish or stop it first."
+    )
 
 
 def _latest_query_id(session: ChatSession) -> int | None:
@@ -472,114 +504,4 @@ def _turn(
         is_regenerate=is_regenerate,
         remote_query_id=remote_query_id,
         answer_id=answer_id,
-    )
-
-
-# --- history import -------------------------------------------------------------------------
-
-
-def history_import(*, session: ChatSession) -> list[Message]:
-    """Pulls messages made on the Xingchen side (reminders, other clients) into the session.
-
-    Merges by remote message id, so running it again adds nothing. Skipped while a reply is
-    being written: its ids are recorded when it ends.
-    """
-    character = session.character
-    if not session.is_active() or not character.remote_id or _is_streaming(session):
-        return []
-    remote = _fetch_history(session, character.remote_id)
-    with transaction.atomic():
-        if _is_streaming(session):
-            return []
-        created = _merge_history(session, remote)
-        if created:
-            _touch(session)
-        for message in created:
-            events.message_created(message, character=character)
-    return created
-
-
-def _is_streaming(session: ChatSession) -> bool:
-    return Message.objects.filter(session=session, state=Message.State.STREAMING).exists()
-
-
-def _fetch_history(session: ChatSession, character_remote_id: str) -> list[ChatMessage]:
-    """The session's upstream messages, oldest first, reading back only until known ones."""
-    known = set(
-        Message.objects.filter(session=session)
-        .exclude(remote_message_id="")
-        .values_list("remote_message_id", flat=True)
-    )
-    fetched: list[ChatMessage] = []
-    for page_num in range(1, HISTORY_MAX_PAGES + 1):
-        query = HistoryQuery(
-            character_id=character_remote_id,
-            biz_user_id=biz_user_id(session.user_id),
-            session_id=session.remote_session_id or None,
-            page_num=page_num,
-            page_size=HISTORY_PAGE_SIZE,
-            order_by=["gmtCreate desc"],
-        )
-        page = call_sync(lambda client, query=query: client.message_histories(query))
-        fetched += [m for m in page.items if m.status != "reset"]
-        if len(page.items) < HISTORY_PAGE_SIZE or any(m.message_id in known for m in page.items):
-            break
-    return fetched[::-1]
-
-
-def _merge_history(session: ChatSession, remote: list[ChatMessage]) -> list[Message]:
-    local = list(Message.objects.filter(session=session).order_by("pk"))
-    known = {m.remote_message_id for m in local if m.remote_message_id}
-    unmatched = [m for m in local if not m.remote_message_id and m.is_final()]
-    questions = {m.chat_id: m for m in local if m.role == Message.Role.USER and m.chat_id}
-    created: list[Message] = []
-    for item in remote:
-        if item.message_id in known or not item.message_id:
-            continue
-        role = Message.Role.USER if item.issuer_type == "user" else Message.Role.ASSISTANT
-        twin = next((m for m in unmatched if _same_message(m, role, item)), None)
-        if twin is not None:
-            # Ours, sent before its id was known (the opening line, an interrupted turn).
-            unmatched.remove(twin)
-            Message.objects.filter(pk=twin.pk).update(
-                remote_message_id=item.message_id, chat_id=item.chat_id or twin.chat_id
-            )
-            continue
-        message = _imported_message(session, item, role, questions)
-        if message.role == Message.Role.USER and message.chat_id:
-            questions[message.chat_id] = message
-        known.add(item.message_id)
-        created.append(message)
-    if not session.remote_session_id:
-        remote_session_id = next((m.session_id for m in remote if m.session_id), "")
-        ChatSession.objects.filter(pk=session.pk).update(remote_session_id=remote_session_id)
-    return created
-
-
-def _same_message(local: Message, role: str, item: ChatMessage) -> bool:
-    return local.role == role and local.content.strip() == item.content.strip()
-
-
-def _imported_message(
-    session: ChatSession, item: ChatMessage, role: str, questions: dict[str, Message]
-) -> Message:
-    query = questions.get(item.chat_id or "") if role == Message.Role.ASSISTANT else None
-    if role == Message.Role.USER:
-        kind = Message.Kind.CHAT
-    elif item.message_type == "opening_remarks":
-        kind = Message.Kind.OPENING
-    else:
-        kind = Message.Kind.CHAT if query is not None else Message.Kind.REMINDER
-    siblings = query.replies.count() if query is not None else 0
-    return Message.objects.create(
-        session=session,
-        role=role,
-        kind=kind,
-        content=item.content,
-        query=query,
-        alternative_index=siblings,
-        is_chosen=siblings == 0,
-        remote_message_id=item.message_id,
-        chat_id=item.chat_id or "",
-        created_at=item.created_at or timezone.now(),
     )

@@ -2,12 +2,12 @@
 
 `generation_start` runs a reply as an asyncio task on the server's event loop and registers it
 by session, so a closed tab does not stop it, a socket that connects later gets a snapshot, and
-Stop can cancel it. Deltas are coalesced to the session's group every
-`CHAT_STREAM_FLUSH_INTERVAL` seconds; the text is saved every `CHAT_DB_WRITE_INTERVAL` seconds
-and always at the end.
+Stop can end it. The first text goes to the sockets the moment it arrives; after each frame,
+what arrives within `CHAT_STREAM_FLUSH_INTERVAL` is coalesced into the next one. The text is
+saved at most once per `CHAT_DB_WRITE_INTERVAL` (which also renews the reply's lease) and
+always at the end: whatever fails, the reply ends with the text it has.
 
-Only `_reply_stream`, `_chat_request` and `_stop_upstream` (and the error wording in
-`services.describe_upstream_error`) know that the upstream is Xingchen.
+The upstream is reached through `conversations.replies` only.
 """
 
 from __future__ import annotations
@@ -15,28 +15,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from asgiref.sync import ThreadSensitiveContext
-from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connections
 
-from characters.sync import character_function_defs
-from conversations import events, protocol, services
+from conversations import protocol, relay, services
 from conversations.models import Message
-from conversations.outbound import outbound_text
+from conversations.replies import (
+    Finished,
+    FunctionCall,
+    ReplyError,
+    ReplyEvent,
+    ReplyIds,
+    RiskFlag,
+    TextDelta,
+    TextReplaced,
+    Usage,
+    upstream_for,
+)
 from conversations.services import ReplyOutcome, Turn
-from platforms.xingchen.errors import XingchenError
-from platforms.xingchen.types import ChatEvent, ChatRequest, FunctionCall
-from platforms.xingchen.types import Message as UpstreamMessage
-from project.upstream import xingchen
+from project.asyncdb import db_sync_to_async
 
 logger = logging.getLogger(__name__)
+
+UPSTREAM_STOP_TIMEOUT = 10.0
 
 
 @dataclass
@@ -48,11 +52,17 @@ class Generation:
     sent: int = 0
     seq: int = 0
     saved_seq: int = 0
+    saved_at: float = field(default_factory=time.monotonic)
     restarted: bool = False
-    last_event: ChatEvent | None = None
-    has_risk: bool = False
+    ids: ReplyIds = field(default_factory=ReplyIds)
+    usage: Usage | None = None
+    risk: RiskFlag | None = None
+    function_call: FunctionCall | None = None
     stop_requested: bool = False
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
+    stopper: asyncio.Task[None] | None = None
+    saver: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -67,35 +77,35 @@ def generation_start(turn: Turn) -> Generation:
     """
     generation = Generation(turn=turn)
     _by_session[turn.session_id] = generation
-    # A fresh context: the socket's context (and the database thread that goes with it) ends
-    # when the socket closes, the reply must not.
+    # A fresh context: nothing of the socket that asked (which may close) leaks into the reply.
     generation.task = asyncio.get_running_loop().create_task(
-        _run_in_own_thread(generation), name=f"reply-{turn.reply_id}", context=contextvars.Context()
+        _run(generation), name=f"reply-{turn.reply_id}", context=contextvars.Context()
     )
-    generation.task.add_done_callback(_log_failure)
     return generation
 
 
 def generation_stop(session_id: int) -> bool:
-    """Asks the session's running reply to stop; False when none runs in this process."""
+    """Stops the session's reply if this process writes it; False when it does not.
+
+    The upstream is told first (with the text kept) while its stream is still open, then the
+    stream is closed; text arriving in between is not taken.
+    """
     generation = _by_session.get(session_id)
     if generation is None or generation.stop_requested:
         return False
     generation.stop_requested = True
-    if generation.reader is not None:
-        generation.reader.cancel()
+    generation.stopper = asyncio.get_running_loop().create_task(_stop(generation))
     return True
 
 
 async def generation_stop_anywhere(session_id: int) -> bool:
-    """Asks the session's running reply to stop, whichever server process writes it.
-
-    A reply written here stops at once; one written by another process sees the flag at its
-    next write interval. False when no reply of the session is being written.
-    """
+    """Stops the session's reply, whichever server process writes it; False when none is."""
     if generation_stop(session_id):
         return True
-    return await database_sync_to_async(services.message_stop_request)(session_id=session_id)
+    is_streaming = db_sync_to_async(services.message_is_streaming)
+    if not await is_streaming(session_id=session_id):
+        return False
+    return await relay.request_stop(session_id)
 
 
 async def generation_snapshot(session_id: int) -> dict[str, object] | None:
@@ -107,7 +117,7 @@ async def generation_snapshot(session_id: int) -> dict[str, object] | None:
             turn.reply_id, generation.seq, generation.text[: generation.sent]
         )
     # Written by another server process: the saved text and its seq come from the database.
-    saved = await database_sync_to_async(_streaming_reply)(session_id)
+    saved = await db_sync_to_async(_streaming_reply)(session_id)
     if saved is None:
         return None
     return protocol.snapshot_frame(saved.pk, saved.stream_seq, saved.content)
@@ -121,89 +131,125 @@ async def wait_for_generations(timeout: float) -> None:
         await asyncio.wait(tasks, timeout=timeout)
 
 
+relay.set_stop_handler(generation_stop)
+
+
 def _streaming_reply(session_id: int) -> Message | None:
     return Message.objects.filter(session_id=session_id, state=Message.State.STREAMING).first()
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("A reply generation failed", exc_info=task.exception())
 
 
 # --- the generation -------------------------------------------------------------------------
 
 
-async def _run_in_own_thread(generation: Generation) -> None:
-    async with ThreadSensitiveContext():
-        try:
-            await _run(generation)
-        finally:
-            # The thread ends with the reply: its database connection must not outlive it.
-            await database_sync_to_async(connections.close_all)()
-
-
 async def _run(generation: Generation) -> None:
-    turn = generation.turn
+    """Writes the reply and always ends it, whatever fails on the way."""
+    session_id = generation.turn.session_id
+    outcome: ReplyOutcome | None = None
     try:
-        generation.reader = asyncio.create_task(_read(generation))
-        if generation.stop_requested:  # Stop came before the reply got going
-            generation.reader.cancel()
-        last_save = time.monotonic()
-        while not generation.reader.done():
-            await asyncio.wait({generation.reader}, timeout=settings.CHAT_STREAM_FLUSH_INTERVAL)
-            await _flush(generation)
-            due = time.monotonic() - last_save >= settings.CHAT_DB_WRITE_INTERVAL
-            if due and not generation.reader.done():
-                if generation.seq > generation.saved_seq:
-                    await _save_progress(generation)
-                if await _stop_requested_elsewhere(generation):
-                    generation_stop(turn.session_id)
-                last_save = time.monotonic()
-        await _flush(generation)
-        await _finish(generation, await _outcome(generation))
-    finally:
-        if generation.reader is not None and not generation.reader.done():
-            generation.reader.cancel()
-        _by_session.pop(turn.session_id, None)
-
-
-async def _finish(generation: Generation, outcome: ReplyOutcome) -> None:
-    finish = database_sync_to_async(services.message_finish)
-    reply_id = generation.turn.reply_id
-    try:
-        await finish(reply_id=reply_id, outcome=outcome, seq=generation.seq)
+        await _hold(session_id)
+        await _pump(generation)
+        outcome = _outcome(generation)
+    except asyncio.CancelledError:
+        outcome = _broken(generation, "The server stopped while writing the reply.")
+        raise
     except Exception:
-        # A reply left streaming would keep its user busy until a restart: end it plainly.
-        logger.exception("Could not save the end of reply %s", reply_id)
-        plain = ReplyOutcome(
-            state=Message.State.INTERRUPTED if outcome.text else Message.State.FAILED,
-            text=outcome.text,
-            error="The reply could not be saved completely.",
-        )
-        await finish(reply_id=reply_id, outcome=plain, seq=generation.seq)
+        logger.exception("Reply %s failed", generation.turn.reply_id)
+        outcome = _broken(generation, "Something went wrong while writing the reply.")
+    finally:
+        _cancel(generation.reader)
+        if generation.saver is not None:
+            # A late save must not follow the end; its failure was already reported above.
+            await asyncio.wait({generation.saver})
+            if not generation.saver.cancelled():
+                generation.saver.exception()
+        await _finish(generation, outcome or _broken(generation, "The reply ended unexpectedly."))
+        _by_session.pop(session_id, None)
+        with contextlib.suppress(Exception):
+            await relay.release(session_id)
+
+
+async def _hold(session_id: int) -> None:
+    # Listening for stops from other processes; without it the reply is still written here.
+    try:
+        await relay.hold(session_id)
+    except Exception:
+        logger.exception("Stops from other processes cannot reach the reply of %s", session_id)
+
+
+async def _pump(generation: Generation) -> None:
+    generation.reader = asyncio.create_task(_read(generation))
+    if generation.stop_requested:  # Stop came before the reply got going
+        _cancel(generation.reader)
+    while True:
+        await _wait_for_text(generation)
+        await _flush(generation)
+        _save_if_due(generation)
+        if generation.reader.done():
+            break
+        # What arrives meanwhile goes out together in the next frame (at once if it is the end).
+        await asyncio.wait({generation.reader}, timeout=settings.CHAT_STREAM_FLUSH_INTERVAL)
+    if generation.stopper is not None:
+        await generation.stopper
+    await _flush(generation)
+    if generation.saver is not None:
+        await generation.saver  # its failure ends the reply like any other
+
+
+async def _wait_for_text(generation: Generation) -> None:
+    """Returns when new text arrived or the reader ended; renews the lease while waiting."""
+    reader = generation.reader
+    assert reader is not None
+    while not generation.arrived.is_set() and not reader.done():
+        arrival = asyncio.ensure_future(generation.arrived.wait())
+        try:
+            await asyncio.wait(
+                {arrival, reader},
+                timeout=_heartbeat_interval(),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            arrival.cancel()
+        _save_if_due(generation)
+    generation.arrived.clear()
+
+
+def _heartbeat_interval() -> float:
+    return settings.CHAT_REPLY_LEASE / 4
 
 
 async def _read(generation: Generation) -> None:
-    async with contextlib.aclosing(_reply_stream(generation.turn)) as stream:
+    upstream = upstream_for(generation.turn.character)
+    async with contextlib.aclosing(upstream.stream(generation.turn.request())) as stream:
         async for event in stream:
+            if generation.stop_requested:
+                return  # the upstream was told which text to keep: nothing after it counts
             _absorb(generation, event)
-            if event.finished:
+            if isinstance(event, Finished):
                 return
 
 
-def _absorb(generation: Generation, event: ChatEvent) -> None:
-    if event.replaced:
+def _absorb(generation: Generation, event: ReplyEvent) -> None:
+    if isinstance(event, TextDelta):
+        generation.text += event.text
+    elif isinstance(event, TextReplaced):
         # The upstream rewrote its text instead of extending it: sockets get a fresh snapshot.
+        generation.text = event.text
         generation.restarted = True
-    generation.text = event.text
-    generation.last_event = event
-    generation.has_risk = generation.has_risk or event.has_risk
+    elif isinstance(event, ReplyIds):
+        generation.ids = event
+    elif isinstance(event, Usage):
+        generation.usage = event
+    elif isinstance(event, RiskFlag):
+        generation.risk = event
+    elif isinstance(event, FunctionCall):
+        generation.function_call = event
+    generation.arrived.set()
 
 
 async def _flush(generation: Generation) -> None:
     """Sends the text that arrived since the last flush as one `delta` (or a `snapshot`)."""
     reply_id = generation.turn.reply_id
-    if generation.has_risk:
+    if generation.risk is not None:
         return  # flagged text is not shown: the `done` frame brings the safe answer
     if generation.restarted:
         generation.restarted = False
@@ -216,40 +262,107 @@ async def _flush(generation: Generation) -> None:
         frame = protocol.delta_frame(reply_id, generation.seq, piece)
     else:
         return
-    await events.broadcast(generation.turn.session_id, frame)
+    await relay.publish(generation.turn.session_id, frame)
 
 
-async def _stop_requested_elsewhere(generation: Generation) -> bool:
-    requested = database_sync_to_async(services.message_stop_requested)
-    return await requested(reply_id=generation.turn.reply_id)
+def _save_if_due(generation: Generation) -> None:
+    """Saves the text sent so far once per write interval, and renews the lease of a reply
+    with nothing new to save (waiting for the upstream, or flagged text that is not shown).
+
+    The save runs beside the stream, one at a time: a slow database never holds text back
+    from the sockets. A save that failed ends the reply here.
+    """
+    saver = generation.saver
+    if saver is not None:
+        if not saver.done():
+            return
+        saver.result()  # raises what the save raised
+        generation.saver = None
+    elapsed = time.monotonic() - generation.saved_at
+    unsaved = generation.seq > generation.saved_seq
+    due = unsaved and elapsed >= settings.CHAT_DB_WRITE_INTERVAL
+    if not due and elapsed < _heartbeat_interval():
+        return
+    reply_id = generation.turn.reply_id
+    if unsaved:
+        save = db_sync_to_async(services.message_progress_save)(
+            reply_id=reply_id, text=generation.text[: generation.sent], seq=generation.seq
+        )
+        generation.saved_seq = generation.seq
+    else:
+        save = db_sync_to_async(services.message_heartbeat)(reply_id=reply_id)
+    generation.saved_at = time.monotonic()
+    generation.saver = asyncio.ensure_future(save)
 
 
-async def _save_progress(generation: Generation) -> None:
-    await database_sync_to_async(services.message_progress_save)(
-        reply_id=generation.turn.reply_id,
-        text=generation.text[: generation.sent],
-        seq=generation.seq,
-    )
-    generation.saved_seq = generation.seq
+async def _stop(generation: Generation) -> None:
+    request_id = generation.ids.request_id
+    try:
+        # Before the upstream said anything there is no request to stop: closing is all.
+        if request_id:
+            await _stop_upstream(generation, request_id)
+    finally:
+        _cancel(generation.reader)
 
 
-async def _outcome(generation: Generation) -> ReplyOutcome:
+async def _stop_upstream(generation: Generation, request_id: str) -> None:
+    upstream = upstream_for(generation.turn.character)
+    try:
+        async with asyncio.timeout(UPSTREAM_STOP_TIMEOUT):
+            await upstream.stop(request_id=request_id, text=generation.text)
+    except (ReplyError, TimeoutError) as exc:
+        logger.warning("The upstream did not take the stop of %s: %s", request_id, exc)
+
+
+def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+
+
+async def _finish(generation: Generation, outcome: ReplyOutcome) -> None:
+    finish = db_sync_to_async(services.message_finish)
+    reply_id = generation.turn.reply_id
+    try:
+        await finish(reply_id=reply_id, outcome=outcome, seq=generation.seq)
+    except Exception:
+        # A reply left streaming keeps its user busy until its lease runs out: end it plainly.
+        logger.exception("Could not save the end of reply %s", reply_id)
+        plain = ReplyOutcome(
+            state=Message.State.INTERRUPTED if outcome.text else Message.State.FAILED,
+            text=outcome.text,
+            error="The reply could not be saved completely.",
+        )
+        try:
+            await finish(reply_id=reply_id, outcome=plain, seq=generation.seq)
+        except Exception:
+            logger.exception("Reply %s is left to the sweep of abandoned replies", reply_id)
+
+
+def _outcome(generation: Generation) -> ReplyOutcome:
     reader = generation.reader
     assert reader is not None
-    if reader.cancelled():
-        await _stop_upstream(generation)
+    if generation.stop_requested:
         return _outcome_with(generation, state=Message.State.STOPPED)
+    if reader.cancelled():
+        return _broken(generation, "The reply was cut off.")
     failure = reader.exception()
     if failure is None:
         return _outcome_with(generation, state=Message.State.COMPLETE)
-    partial = bool(generation.text)
-    if isinstance(failure, XingchenError):
-        code, message = services.describe_upstream_error(failure, partial=partial)
+    if isinstance(failure, ReplyError):
         logger.warning("Reply %s broke off: %s", generation.turn.reply_id, failure)
+        return _broken(generation, failure.message, code=failure.code)
+    logger.error("Reply %s failed", generation.turn.reply_id, exc_info=failure)
+    return _broken(generation, "Something went wrong while writing the reply.")
+
+
+def _broken(
+    generation: Generation, message: str, *, code: protocol.ErrorCode = "upstream"
+) -> ReplyOutcome:
+    """The outcome of a reply that could not be finished: the text so far is kept."""
+    if generation.text:
+        state, message = Message.State.INTERRUPTED, f"{message} The text so far is kept."
     else:
-        code, message = "upstream", "Something went wrong while writing the reply."
-        logger.error("Reply %s failed", generation.turn.reply_id, exc_info=failure)
-    state = Message.State.INTERRUPTED if partial else Message.State.FAILED
+        state = Message.State.FAILED
     return _outcome_with(generation, state=state, error=message, error_code=code)
 
 
@@ -260,70 +373,16 @@ def _outcome_with(
     error: str = "",
     error_code: protocol.ErrorCode | None = None,
 ) -> ReplyOutcome:
-    event = generation.last_event
-    outcome = ReplyOutcome(state=state, text=generation.text, error=error, error_code=error_code)
-    if event is None:
-        return outcome
-    context, usage = event.context, event.usage
-    return dataclasses.replace(
-        outcome,
-        request_id=event.request_id or "",
-        answer_id=context.answer_id or context.message_id or "",
-        remote_query_id=context.query_id or context.reply_message_id or "",
-        chat_id=context.chat_id or "",
-        remote_session_id=context.session_id or "",
+    usage, risk, call = generation.usage, generation.risk, generation.function_call
+    return ReplyOutcome(
+        state=state,
+        text=generation.text,
+        error=error,
+        error_code=error_code,
+        ids=generation.ids,
         input_tokens=usage.input_tokens if usage else None,
         output_tokens=usage.output_tokens if usage else None,
-        has_risk=generation.has_risk,
-        safety_std_answer=event.safety_std_answer or "",
-        function_call=_function_call_json(event.function_call),
+        has_risk=risk is not None,
+        safety_std_answer=risk.safe_answer if risk else "",
+        function_call={"thought": call.thought, "api_calls": call.calls} if call else None,
     )
-
-
-def _function_call_json(function_call: FunctionCall | None) -> dict[str, object] | None:
-    if function_call is None:
-        return None
-    calls = [{"api_name": c.api_name, "parameters": c.parameters} for c in function_call.api_calls]
-    return {"thought": function_call.thought, "api_calls": calls}
-
-
-# --- the upstream -----------------------------------------------------------------------------
-
-
-def _reply_stream(turn: Turn) -> AsyncIterator[ChatEvent]:
-    return xingchen().chat_stream(_chat_request(turn))
-
-
-def _chat_request(turn: Turn) -> ChatRequest:
-    character = turn.character
-    return ChatRequest(
-        character_id=character.remote_id or "",
-        user_id=turn.biz_user_id,
-        # Ignored by Xingchen when regenerating with its stored history, but never empty.
-        messages=[UpstreamMessage(role="user", content=outbound_text(turn.content))],
-        user_name=outbound_text(turn.user_name) or None,
-        user_basic_info=outbound_text(turn.user_basic_info) or None,
-        scenario=outbound_text(turn.scenario) or None,
-        is_regenerate=turn.is_regenerate,
-        query_id=turn.remote_query_id,
-        answer_id=turn.answer_id,
-        incremental_output=True,
-        use_chat_history=True,
-        model_name=character.model_name or None,
-        temperature=character.temperature,
-        top_p=character.top_p,
-        top_k=character.top_k,
-        max_length=character.max_length,
-        function_list=character_function_defs(character),
-    )
-
-
-async def _stop_upstream(generation: Generation) -> None:
-    """Tells Xingchen the reply was stopped and which partial text to keep as its answer."""
-    event = generation.last_event
-    if event is None or not event.request_id:
-        return  # stopped before Xingchen said anything: there is no request to stop
-    try:
-        await xingchen().chat_stop(request_id=event.request_id, content=generation.text)
-    except XingchenError as exc:
-        logger.warning("Xingchen did not take the stop of %s: %s", event.request_id, exc)

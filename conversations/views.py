@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -10,10 +10,10 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.services import profile_for
 from characters.models import Character
-from conversations import services, tasks
+from conversations import services
 from conversations.forms import ScenarioForm
 from conversations.models import ChatSession, Message
-from conversations.services import ChatRefused, _get_session_for_user
+from conversations.services import ChatRefused, SessionNotFound
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -39,7 +39,7 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    session = _get_session_for_user(request.user, session_id)
+    session = _session_or_404(request, session_id)
     before = request.GET.get("before", "")
     page, has_more = services.session_history(
         session=session,
@@ -51,7 +51,6 @@ def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     if request.htmx and before:
         return render(request, "conversations/chat.html#history", context)
     if session.is_active():
-        tasks.history_import.delay_on_commit(session.pk)
         context |= _latest(session, page)
     context |= _sidebar(request, session)
     return render(request, "conversations/chat.html", context)
@@ -59,7 +58,7 @@ def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 def chat_reset(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    session = _get_session_for_user(request.user, session_id)
+    session = _session_or_404(request, session_id)
     try:
         session = services.session_reset(session=session, user=request.user)
     except ChatRefused as exc:
@@ -69,7 +68,7 @@ def chat_reset(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 def chat_scenario(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    session = _get_session_for_user(request.user, session_id)
+    session = _session_or_404(request, session_id)
     form = ScenarioForm(request.POST)
     saved = False
     if form.is_valid():
@@ -82,6 +81,13 @@ def chat_scenario(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         return redirect("conversations:chat", session_id=session.pk)
     context = {"session": session, "scenario_form": form, "scenario_saved": saved}
     return render(request, "conversations/chat.html#scenario", context)
+
+
+def _session_or_404(request: HttpRequest, session_id: int) -> ChatSession:
+    try:
+        return services.session_for_user(request.user, session_id)
+    except SessionNotFound as exc:
+        raise Http404("No such conversation.") from exc
 
 
 def _go_to_chat(request: HtmxHttpRequest, session: ChatSession) -> HttpResponse:

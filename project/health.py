@@ -1,9 +1,18 @@
-"""`/healthz`: whether the parts the product depends on answer right now."""
+"""`/healthz`: whether the parts the product depends on answer.
+
+The database and the channel layer are local and checked on every request. The broker and
+Xingchen are probed at most once per interval per process, whoever asks, and the answer is
+reused with its age: anonymous callers must not be able to spend the API key's rate limit.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,6 +24,8 @@ from django.views.decorators.http import require_GET
 
 from project.celery import app as celery_app
 from project.upstream import call_sync
+
+CheckResult = dict[str, object]
 
 
 def _check_database() -> None:
@@ -28,8 +39,17 @@ def _check_channel_layer() -> None:
     async def round_trip() -> None:
         channel = await layer.new_channel("healthz.")
         token = uuid.uuid4().hex
-        await layer.send(channel, {"type": "healthz.ping", "token": token})
-        message = await layer.receive(channel)
+        try:
+            await layer.send(channel, {"type": "healthz.ping", "token": token})
+            message = await asyncio.wait_for(layer.receive(channel), 5)
+        finally:
+            # Layers drop a channel only when a receive on it is cancelled (channels_redis's
+            # pub/sub layer would otherwise keep one subscription per request).
+            pending = asyncio.ensure_future(layer.receive(channel))
+            await asyncio.sleep(0)
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
         if message.get("token") != token:
             raise RuntimeError("channel layer returned a different message")
 
@@ -45,27 +65,65 @@ def _check_upstream() -> None:
     call_sync(lambda client: client.character_search(scope="my", page_size=1), timeout=10)
 
 
-CHECKS = {
-    "database": _check_database,
-    "channel_layer": _check_channel_layer,
-    "broker": _check_broker,
-    "upstream": _check_upstream,
-}
-
-
-def _run(check: object) -> dict[str, object]:
+def _run(check: Callable[[], None]) -> CheckResult:
     started = time.monotonic()
     try:
-        check()  # type: ignore[operator]
+        check()
     except Exception as exc:  # any failure is reported, never raised
         return {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
+class CachedProbe:
+    """A check run at most once per `interval()` seconds; concurrent callers share one run.
+
+    Failures are cached too, so an outage is not hammered by everyone polling /healthz.
+    """
+
+    def __init__(self, check: Callable[[], None], interval: Callable[[], float]) -> None:
+        self._check = check
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._result: CheckResult | None = None
+        self._checked_at = 0.0
+
+    def result(self) -> CheckResult:
+        # Callers wait on the lock while one of them probes: that is the single flight.
+        with self._lock:
+            if self._result is None or self._age() >= self._interval():
+                self._result = _run(self._check)
+                self._checked_at = time.monotonic()
+            return {**self._result, "age_s": round(self._age(), 1)}
+
+    def forget(self) -> None:
+        with self._lock:
+            self._result = None
+
+    def _age(self) -> float:
+        return time.monotonic() - self._checked_at
+
+
+_broker_probe = CachedProbe(_check_broker, lambda: settings.HEALTHZ_BROKER_INTERVAL)
+_upstream_probe = CachedProbe(_check_upstream, lambda: settings.HEALTHZ_UPSTREAM_INTERVAL)
+
+CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": lambda: _run(_check_database),
+    "channel_layer": lambda: _run(_check_channel_layer),
+    "broker": _broker_probe.result,
+    "upstream": _upstream_probe.result,
+}
+
+
+def forget_cached_probes() -> None:
+    """Makes the next request probe the broker and Xingchen again (tests, a settings change)."""
+    _broker_probe.forget()
+    _upstream_probe.forget()
+
+
 @login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {name: _run(check) for name, check in CHECKS.items()}
+    checks = {name: check() for name, check in CHECKS.items()}
     healthy = all(result["ok"] for result in checks.values())
     body = {
         "status": "ok" if healthy else "degraded",

@@ -113,6 +113,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL"):
+    # A psycopg pool for the server process (project/asgi.py turns it on): its sockets and
+    # replies make many short ORM calls from worker threads, each of which would otherwise open
+    # a new connection. Not for Celery's forked workers, which must not inherit a pool.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,10 +160,17 @@ if not DEBUG:
 # --- Channels and Celery: Redis when REDIS_URL is set, embedded otherwise ---
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Pub/sub: a group message is one PUBLISH to the processes listening, with no per-process
+    # list whose capacity silently drops frames (channels_redis.core) and no blocking read
+    # racing redis-py's socket timeout. Sockets of the writing process never go through it
+    # (conversations.relay); the generous timeout only bounds a dead connection.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "asgi")},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True}],
+                "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -190,6 +207,11 @@ CELERY_BEAT_SCHEDULE["characters-push-sweep"] = {
     "task": "characters.tasks.character_push_sweep",
     "schedule": 60.0,
 }
+# Replies whose server process died are ended once their lease runs out.
+CELERY_BEAT_SCHEDULE["conversations-reply-sweep"] = {
+    "task": "conversations.tasks.reply_sweep",
+    "schedule": 15.0,
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Xingchen: the real API when a key is set, the bundled simulator otherwise ---
@@ -208,6 +230,10 @@ XINGCHEN_USER_ID_PREFIX = env_str("XINGCHEN_USER_ID_PREFIX", "user-")
 XINGCHEN_CONNECT_TIMEOUT = float(env_str("XINGCHEN_CONNECT_TIMEOUT", "5"))
 XINGCHEN_READ_TIMEOUT = float(env_str("XINGCHEN_READ_TIMEOUT", "60"))
 XINGCHEN_STREAM_IDLE_TIMEOUT = float(env_str("XINGCHEN_STREAM_IDLE_TIMEOUT", "30"))
+# Connections to Xingchen per server process: each reply being streamed holds one; a request
+# finding none free waits up to the pool timeout.
+XINGCHEN_MAX_CONNECTIONS = env_int("XINGCHEN_MAX_CONNECTIONS", 500)
+XINGCHEN_POOL_TIMEOUT = float(env_str("XINGCHEN_POOL_TIMEOUT", "30"))
 
 LOGGING = {
     "version": 1,
@@ -221,7 +247,22 @@ LOGGING = {
 # --- Chat ---
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_HISTORY_PAGE_SIZE = env_int("CHAT_HISTORY_PAGE_SIZE", 30)
-# Streamed text reaches the sockets in one frame per interval, and the database once per write
+# Streamed text reaches the sockets as soon as it arrives, then what arrives within the flush
+# interval of a frame is coalesced into the next one (a 30 tokens/s model gets one frame per
+# token, a fast one about 40 frames a second). The database gets the text once per write
 # interval (and at the end): never once per token.
-CHAT_STREAM_FLUSH_INTERVAL = float(env_str("CHAT_STREAM_FLUSH_INTERVAL", "0.1"))
-CHAT_DB_WRITE_INTERVAL = float(env_str("CHAT_DB_WRITE_INTERVAL", "0.5"))
+CHAT_STREAM_FLUSH_INTERVAL = float(env_str("CHAT_STREAM_FLUSH_INTERVAL", "0.025"))
+CHAT_DB_WRITE_INTERVAL = float(env_str("CHAT_DB_WRITE_INTERVAL", "1.0"))
+# A reply being written renews its lease every quarter of this; one older is abandoned.
+CHAT_REPLY_LEASE = float(env_str("CHAT_REPLY_LEASE", "20"))
+# Upstream history is imported when a socket opens, at most this often per session and process.
+CHAT_HISTORY_IMPORT_INTERVAL = float(env_str("CHAT_HISTORY_IMPORT_INTERVAL", "60"))
+
+# --- Health check and upstream robustness (project/health.py, characters/services.py) ---
+# /healthz probes the broker and Xingchen at most once per interval (seconds) per process and
+# serves the cached answer in between, so anonymous polling cannot spend the API key's quota.
+HEALTHZ_UPSTREAM_INTERVAL = float(env_str("HEALTHZ_UPSTREAM_INTERVAL", "30"))
+HEALTHZ_BROKER_INTERVAL = float(env_str("HEALTHZ_BROKER_INTERVAL", "30"))
+# How far Xingchen's clock may lag ours (seconds) when a retried create looks for the character
+# an earlier, unanswered create may have made.
+XINGCHEN_CLOCK_SKEW = float(env_str("XINGCHEN_CLOCK_SKEW", "5"))

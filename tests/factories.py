@@ -61,8 +61,12 @@ def chat_session_create(*, user: Any, character: Character | None = None, **over
 
 def message_create(*, session: Any, **overrides: Any) -> Any:
     """A finished message; `role="assistant"` with `query=` makes a reply to that question."""
+    from django.utils import timezone
+
     from conversations.models import Message
 
     fields: dict[str, Any] = {"role": "user", "content": f"Message {next(_sequence)}"}
+    if overrides.get("state") == "streaming":
+        fields["heartbeat_at"] = timezone.now()  # a reply being written holds a lease
     fields.update(overrides)
     return Message.objects.create(session=session, **fields)

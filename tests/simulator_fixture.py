@@ -77,6 +77,14 @@ class SimulatorHandle:
         )
         return result
 
+    def stamps(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Per streamed chat of `user_id` (all users when None), oldest first:
+        `{"requestId", "userId", "events": [[chars_so_far, sent_at], ...]}`; recorded only
+        while `configure(stamp_events=True)` is on."""
+        params = {} if user_id is None else {"userId": user_id}
+        result: list[dict[str, Any]] = self._control("GET", "/_simulator/stamps", params=params)
+        return result
+
     def set_character_status(self, character_id: str, **statuses: str) -> dict[str, Any]:
         result: dict[str, Any] = self._control(
             "POST", f"/_simulator/characters/{character_id}/status", json=statuses

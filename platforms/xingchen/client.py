@@ -263,6 +263,7 @@ class XingchenClient:
         transport: httpx.AsyncBaseTransport | None = None,
         write_timeout: float = 10.0,
         pool_timeout: float = 5.0,
+        max_connections: int = 50,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         retry_after_cap: float = 30.0,
@@ -285,7 +286,11 @@ class XingchenClient:
             headers={"Authorization": f"Bearer {api_key}", "x-fag-appcode": "aca"},
             timeout=httpx.Timeout(read=read_timeout, **timeouts),
             transport=transport,
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            # Every reply being streamed holds a connection for its whole length.
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=min(max_connections, 50),
+            ),
         )
 
     def __repr__(self) -> str:

@@ -929,9 +929,20 @@ class ChatEvent:
     raw: Wire = field(default_factory=dict, repr=False, compare=False)
 
 
+def _epoch_ms(value: datetime) -> int:
+    """Epoch milliseconds, the seed doc's form for history times; naive means UTC."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return int(aware.timestamp() * 1000)
+
+
 @dataclass(frozen=True)
 class HistoryQuery:
-    """Histories filter. `order_by` items look like "gmtCreate desc" (the only sort field)."""
+    """Histories filter. `order_by` items look like "gmtCreate desc" (the only sort field).
+
+    The user goes out under both names (the seed doc's `userId`, the SDK's `bizUserId`) and the
+    times as epoch milliseconds (the seed doc's long), so either reading of §12 items 15-16
+    finds the user's records.
+    """
 
     character_id: str
     biz_user_id: str
@@ -947,11 +958,12 @@ class HistoryQuery:
         where = _compact(
             {
                 "characterId": self.character_id,
+                "userId": self.biz_user_id,
                 "bizUserId": self.biz_user_id,
                 "sessionId": self.session_id,
                 "messageIds": self.message_ids,
-                "startTime": format_time(self.start_time) if self.start_time else None,
-                "endTime": format_time(self.end_time) if self.end_time else None,
+                "startTime": _epoch_ms(self.start_time) if self.start_time else None,
+                "endTime": _epoch_ms(self.end_time) if self.end_time else None,
             }
         )
         return _compact(
@@ -997,7 +1009,11 @@ def _text_of(decoded: Any) -> str | None:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """ChatMessageDTO; `content` is the decoded text, `raw_content` what the server sent."""
+    """ChatMessageDTO; `content` is the decoded text, `raw_content` what the server sent.
+
+    `user_id` is the business user the record belongs to (the record's `userId`, else its
+    `bizUserId`), whoever issued it; None when the server leaves both out.
+    """
 
     message_id: str
     session_id: str | None
@@ -1014,6 +1030,7 @@ class ChatMessage:
     issuer_biz_user_id: str | None = None
     issuer_name: str | None = None
     raw_content: str | None = None
+    user_id: str | None = None
     raw: Wire = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -1035,6 +1052,8 @@ class ChatMessage:
             issuer_biz_user_id=_str(issuer.get("bizUserId")),
             issuer_name=_str(issuer.get("userName")),
             raw_content=_str(wire.get("content")),
+            # The doc's name first, then the SDK's; ids may arrive as numbers.
+            user_id=_str(wire.get("userId")) or _str(wire.get("bizUserId")) or None,
             raw=wire,
         )
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -7,7 +9,9 @@ import pytest
 from characters import services, tasks
 from characters.models import Character, CharacterPush, PushState, SyncState
 from platforms.xingchen.errors import XingchenError
-from tests.characters.helpers import remote_character, set_remote_status
+from platforms.xingchen.types import Character as RemoteCharacter
+from project.upstream import call_sync, reset_clients
+from tests.characters.helpers import create_remotely, remote_character, set_remote_status
 from tests.factories import character_create, character_create_synced
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +256,116 @@ def test_a_character_is_available_only_on_xingchen_and_on_shelf():
     assert character_create(remote_id="r-1").is_available()
     assert not character_create(remote_id="r-2", config_status="out").is_available()
     assert not character_create(remote_id="r-3", is_deleted=True).is_available()
+
+
+# --- creates whose answer was lost ---------------------------------------------------------------
+
+
+@pytest.fixture
+def short_read_timeout(settings) -> Iterator[None]:
+    settings.XINGCHEN_READ_TIMEOUT = 0.5
+    reset_clients()
+    yield
+    reset_clients()
+
+
+def _unique_name(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def _remote_named(name: str) -> list[RemoteCharacter]:
+    page = call_sync(lambda client: client.character_search(scope="my", name=name, page_size=50))
+    return [remote for remote in page.items if remote.name == name]
+
+
+def _new_character(name: str) -> tuple[Character, CharacterPush]:
+    character = services.character_create(
+        character=Character(name=name, basic_information="Twins share a name.")
+    )
+    return character, _open_push(character)
+
+
+def test_a_create_that_timed_out_upstream_is_adopted_on_retry_instead_of_duplicated(
+    sim, short_read_timeout
+):
+    name = _unique_name("Echo")
+    character, push = _new_character(name)
+    sim.inject("aca-character-create", kind="slow_response", seconds=2)
+
+    first = services.character_push_run(push_id=push.pk)
+    push.refresh_from_db()
+    assert first.state == "retry"
+    assert push.unconfirmed_create_at is not None
+    second = services.character_push_run(push_id=push.pk)
+
+    character.refresh_from_db()
+    [remote] = _remote_named(name)
+    assert second.state == "sent"
+    assert character.remote_id == remote.character_id
+    assert character.sync_state == SyncState.SYNCED
+
+
+def test_a_same_named_character_made_before_the_first_attempt_is_not_adopted(sim, settings):
+    settings.XINGCHEN_CLOCK_SKEW = 0
+    name = _unique_name("Twin")
+    older_id = create_remotely(name=name, basic_information="Twins share a name.")
+    character, push = _new_character(name)
+    sim.inject("aca-character-create", status=503, count=1)
+
+    assert services.character_push_run(push_id=push.pk).state == "retry"
+    assert services.character_push_run(push_id=push.pk).state == "sent"
+
+    character.refresh_from_db()
+    assert character.remote_id not in (None, older_id)
+    assert {r.character_id for r in _remote_named(name)} == {older_id, character.remote_id}
+
+
+def test_a_create_xingchen_refused_is_retried_without_looking_for_a_copy(sim):
+    character, push = _new_character(_unique_name("Refused"))
+    sim.inject("aca-character-create", status=400, count=1)
+
+    assert services.character_push_run(push_id=push.pk).state == "failed"
+    push.refresh_from_db()
+    assert push.unconfirmed_create_at is None
+    searches = len(sim.requests("aca-character-search"))
+    services.character_push_retry(push=push)
+    assert services.character_push_run(push_id=push.pk).state == "sent"
+
+    assert len(sim.requests("aca-character-search")) == searches
+
+
+def test_an_edit_made_after_an_unanswered_create_reaches_the_adopted_character(
+    sim, short_read_timeout, django_capture_on_commit_callbacks
+):
+    name = _unique_name("Later")
+    character, push = _new_character(name)
+    sim.inject("aca-character-create", kind="slow_response", seconds=2)
+    services.character_push_run(push_id=push.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(character, opening_line="Edited while the create was unanswered.")
+
+    character.refresh_from_db()
+    [remote] = _remote_named(name)
+    assert character.remote_id == remote.character_id
+    assert remote_character(remote.character_id).opening_line == (
+        "Edited while the create was unanswered."
+    )
+    assert character.sync_state == SyncState.SYNCED
+
+
+def test_deleting_a_character_whose_create_went_unanswered_deletes_the_copy_that_landed(
+    sim, short_read_timeout, django_capture_on_commit_callbacks
+):
+    name = _unique_name("Gone")
+    character, push = _new_character(name)
+    sim.inject("aca-character-create", kind="slow_response", seconds=2)
+    services.character_push_run(push_id=push.pk)
+    assert len(_remote_named(name)) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.character_delete(character=character)
+
+    character.refresh_from_db()
+    assert (character.is_deleted, character.sync_state) == (True, SyncState.DELETED)
+    assert _remote_named(name) == []

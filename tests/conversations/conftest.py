@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations import services, streaming
+from conversations import history, services, streaming
 from tests.factories import character_create_synced
 
 
@@ -22,6 +22,7 @@ def alice_chat(alice, character):
 
 @pytest.fixture
 async def replies_end_with_the_test():
-    """Lets every reply a test started finish its last write before the database is cleaned."""
+    """Lets every reply and import a test started finish before the database is cleaned."""
     yield
     await streaming.wait_for_generations(timeout=20)
+    await history.wait_for_imports(timeout=20)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.test import Client
 
+from conversations import history
 from conversations.models import Message
 from project.asgi import application
 
@@ -115,6 +116,11 @@ async def wait_until_saved(message_id: int, timeout: float = DEADLINE_SECONDS) -
         if time.monotonic() > deadline:
             raise AssertionError(f"reply {message_id} has no saved text yet")
         await asyncio.sleep(0.05)
+
+
+async def wait_for_imports() -> None:
+    """Waits for the history imports that opening sockets started."""
+    await history.wait_for_imports(timeout=DEADLINE_SECONDS)
 
 
 @contextmanager

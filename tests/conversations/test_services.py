@@ -1,16 +1,16 @@
-"""Chat business rules: starting, resetting, history import and start-up recovery."""
+"""Chat business rules: starting, resetting, and ending replies whose process died."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from conversations import services
+from conversations import services, tasks
 from conversations.models import ChatSession, Message
 from conversations.services import ChatRefused, biz_user_id
-from platforms.xingchen.types import ChatRequest
-from platforms.xingchen.types import Message as UpstreamMessage
-from project.upstream import call_sync
 from tests.factories import character_create, message_create
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +57,7 @@ def test_reset_archives_the_session_and_starts_a_new_one_with_the_opening_line(
 
 
 def test_reset_is_refused_while_a_reply_is_being_written(alice, alice_chat):
-    question = message_create(session=alice_chat)
-    message_create(session=alice_chat, role="assistant", query=question, state="streaming")
+    _streaming_reply(alice_chat, heartbeat_age=0)
     with pytest.raises(ChatRefused) as refused:
         services.session_reset(session=alice_chat, user=alice)
     assert refused.value.code == "busy"
@@ -72,66 +71,56 @@ def test_a_failed_upstream_reset_keeps_the_session(sim, alice, alice_chat):
     assert alice_chat.is_active()
 
 
-def test_replies_left_streaming_by_a_crash_are_marked_interrupted_at_start_up(alice_chat):
-    question = message_create(session=alice_chat)
-    reply = message_create(
-        session=alice_chat, role="assistant", query=question, state="streaming", content="Half"
+def _streaming_reply(session, *, heartbeat_age: float | None, content: str = "Half"):
+    question = message_create(session=session)
+    heartbeat = None if heartbeat_age is None else timezone.now() - timedelta(seconds=heartbeat_age)
+    return message_create(
+        session=session,
+        role="assistant",
+        query=question,
+        state="streaming",
+        content=content,
+        heartbeat_at=heartbeat,
     )
+
+
+def test_a_reply_whose_lease_ran_out_is_ended_at_start_up_with_its_text(settings, alice_chat):
+    settings.CHAT_REPLY_LEASE = 20
+    reply = _streaming_reply(alice_chat, heartbeat_age=60)
     call_command("recover_interrupted")
     reply.refresh_from_db()
     assert reply.state == Message.State.INTERRUPTED and reply.content == "Half"
-    assert "server restarted" in reply.error
+    assert "cut off when the server stopped" in reply.error
 
 
-# --- history import ---------------------------------------------------------------------------
+def test_a_reply_still_renewing_its_lease_is_left_alone(settings, alice_chat):
+    settings.CHAT_REPLY_LEASE = 20
+    reply = _streaming_reply(alice_chat, heartbeat_age=2)
+    assert tasks.reply_sweep() == 0
+    reply.refresh_from_db()
+    assert reply.state == Message.State.STREAMING
 
 
-def _remind(character, user, content: str) -> None:
-    call_sync(
-        lambda c: c.chat_reminder(
-            character_id=character.remote_id, biz_user_id=biz_user_id(user.pk), content=content
-        )
+def test_the_periodic_sweep_ends_a_reply_whose_process_died(settings, alice_chat):
+    settings.CHAT_REPLY_LEASE = 20
+    reply = _streaming_reply(alice_chat, heartbeat_age=21)
+    assert tasks.reply_sweep() == 1
+    reply.refresh_from_db()
+    assert reply.state == Message.State.INTERRUPTED and reply.content == "Half"
+
+
+def test_the_sweep_is_scheduled_to_run_more_often_than_a_lease_lasts(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["conversations-reply-sweep"]
+    assert entry["task"] == "conversations.tasks.reply_sweep"
+    assert entry["schedule"] < settings.CHAT_REPLY_LEASE
+
+
+def test_a_user_whose_reply_was_abandoned_can_send_again_at_once(settings, alice, alice_chat):
+    settings.CHAT_REPLY_LEASE = 20
+    abandoned = _streaming_reply(alice_chat, heartbeat_age=30)
+    result = services.message_send(
+        session=alice_chat, user=alice, content="Hello again", client_id=None
     )
-
-
-def _chat_elsewhere(character, user, content: str) -> str:
-    request = ChatRequest(
-        character_id=character.remote_id,
-        user_id=biz_user_id(user.pk),
-        messages=[UpstreamMessage(role="user", content=content)],
-    )
-    return call_sync(lambda c: c.chat_send(request)).text
-
-
-def test_a_reminder_made_on_xingchen_is_imported_as_a_message_from_the_character(
-    sim, alice, character, alice_chat
-):
-    _remind(character, alice, "Did you drink water today?")
-    [reminder] = services.history_import(session=alice_chat)
-    assert reminder.role == "assistant" and reminder.kind == "reminder"
-    assert reminder.content == "Did you drink water today?"
-    assert alice_chat.messages.filter(kind="opening").count() == 1
-
-
-def test_importing_again_adds_nothing(sim, alice, character, alice_chat):
-    _remind(character, alice, "Hello again!")
-    services.history_import(session=alice_chat)
-    assert services.history_import(session=alice_chat) == []
-    assert alice_chat.messages.count() == 2
-
-
-def test_a_turn_from_another_client_is_imported_as_a_question_and_its_reply(
-    sim, alice, character, alice_chat
-):
-    reply_text = _chat_elsewhere(character, alice, "Written on my phone.")
-    question, reply = services.history_import(session=alice_chat)
-    assert (question.role, question.content) == ("user", "Written on my phone.")
-    assert (reply.role, reply.kind, reply.content) == ("assistant", "chat", reply_text)
-    assert reply.query == question
-
-
-def test_an_archived_session_imports_nothing(sim, alice, character, alice_chat):
-    _remind(character, alice, "Hi!")
-    ChatSession.objects.filter(pk=alice_chat.pk).update(status=ChatSession.Status.ARCHIVED)
-    alice_chat.refresh_from_db()
-    assert services.history_import(session=alice_chat) == []
+    assert result.turn is not None
+    abandoned.refresh_from_db()
+    assert abandoned.state == Message.State.INTERRUPTED

@@ -7,16 +7,12 @@ are transactional (`@pytest.mark.django_db(transaction=True)`) to make their row
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import ROOT, _database_url, password
+from tests.live_server import start_daphne
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,64 +27,18 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_asgi(django_db_setup, django_db_blocker, simulator, tmp_path_factory) -> Iterator[str]:
     """Base URL of a daphne process serving the project on the test database."""
     with django_db_blocker.unblock():
         database_url = _database_url()
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("asgi-data")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "XINGCHEN_API_KEY": "",
-        "XINGCHEN_SIM_API_KEY": simulator.api_key,
-        "XINGCHEN_BASE_URL": simulator.base_url,
-        "DATA_DIR": str(data_dir),
-        "PORT": str(port),
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
-    }
-    log_path = data_dir / "daphne.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "project.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=2)
-            break
-        except OSError as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(
-                    "daphne did not start:\n" + log_path.read_text()[-4000:]
-                ) from exc
-            time.sleep(0.2)
-    yield base_url
-    proc.terminate()
-    proc.wait(timeout=20)
+    server = start_daphne(
+        database_url=database_url,
+        simulator=simulator,
+        data_dir=tmp_path_factory.mktemp("asgi-data"),
+    )
+    yield server.base_url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,7 +21,7 @@ import pytest
 from docx import Document
 from PIL import Image
 
-from platforms.xingchen.simulator import replies
+from platforms.xingchen.simulator import replies, streaming
 from tests.simulator_fixture import make_simulator
 
 CHAT_SEND = "/v2/api/chat/send"
@@ -532,8 +533,43 @@ def test_stop_ends_the_stream_and_keeps_the_partial_text_as_the_answer(api, sim)
         m for m in api.histories(character_id, user_id)["list"] if m["messageType"] == "character"
     ]
     assert [json.loads(m["content"])["text"] for m in answers] == [partial]
-    unknown = {"requestId": uuid.uuid4().hex, "content": "x"}
-    assert api.data("aca-chat-stop", "/v2/api/chat/stop", unknown) is False
+
+
+def test_stop_is_refused_unless_the_request_is_a_stream_still_running(api):
+    character_id, user_id = api.character(), unique()
+    plain = api.call("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))
+    ended = api.stream(chat_body(character_id, unique()))
+    for request_id in (plain.json()["requestId"], ended[0].json()["requestId"], uuid.uuid4().hex):
+        stop = {"requestId": request_id, "content": "kept?"}
+        response = api.call("aca-chat-stop", "/v2/api/chat/stop", stop)
+        assert error_of(response, 404)["errorName"] == "RequestNotFound"
+    answer_id = plain.json()["data"]["context"]["answerId"]
+    (answer,) = api.histories(character_id, user_id, where={"messageIds": [answer_id]})["list"]
+    assert json.loads(answer["content"])["text"] != "kept?"
+
+
+def test_a_non_streaming_chat_cannot_be_stopped_even_while_it_runs(api, sim):
+    sim.configure(tokens_per_second=10)
+    character_id = api.character()
+    before = {e["requestId"] for e in sim.requests("aca-chat-send")}
+    send = {
+        "json": chat_body(character_id, unique(), maxLength=20),
+        "headers": api.headers("aca-chat-send"),
+        "timeout": 30,
+    }
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(httpx.post, f"{sim.base_url}{CHAT_SEND}", **send)
+        (entry,) = wait_for(
+            lambda: [e for e in sim.requests("aca-chat-send") if e["requestId"] not in before],
+            "the chat to reach the simulator",
+        )
+        stop = {"requestId": entry["requestId"], "content": "cut short"}
+        response = api.call("aca-chat-stop", "/v2/api/chat/stop", stop)
+        assert error_of(response, 404)["errorName"] == "RequestNotFound"
+        assert not running.done()
+        finished = running.result(timeout=30).json()["data"]
+    # It ran to its maxLength: the stop neither ended it early nor replaced its text.
+    assert len(replies.tokenize(finished["choices"][0]["messages"][0]["content"])) == 20
 
 
 def test_a_second_chat_for_the_same_user_is_refused_while_one_is_in_flight(api, sim):
@@ -602,6 +638,24 @@ def test_chat_validation(api):
         headers={"X-AcA-SSE": "disable"},
     )
     assert error_of(no_sse_header, 400)["errorName"] == "MissingSSEHeader"
+
+
+@pytest.mark.parametrize("servicename", ["aca-chat-send", "aca-chat-send-sse"])
+@pytest.mark.parametrize(
+    ("context", "error_name"),
+    [
+        ({}, "MissingParameter"),
+        ({"useChatHistory": None}, "MissingParameter"),
+        ({"useChatHistory": False}, "InvalidParameter"),
+        ({"useChatHistory": "true"}, "InvalidParameter"),
+    ],
+)
+def test_chat_send_requires_use_chat_history_to_be_true(api, servicename, context, error_name):
+    body = chat_body(api.character(), unique())
+    body["input"]["aca"]["context"] = context
+    response = api.call(servicename, CHAT_SEND, body)
+    error = error_of(response, 400)
+    assert error["errorName"] == error_name and "useChatHistory" in error["errorMessage"]
 
 
 # --- chat: platform history ------------------------------------------------------------------
@@ -690,9 +744,66 @@ def test_histories_filter_page_and_order(api, sim):
     too_big = api.call(
         "aca-message-history",
         "/v2/api/chat/message/histories",
-        {"where": {"characterId": character_id}, "pageSize": 51},
+        {"where": {"characterId": character_id, "userId": user_id}, "pageSize": 51},
     )
     assert error_of(too_big, 400)["errorName"] == "InvalidPageSize"
+
+
+def test_histories_without_a_user_are_refused_instead_of_mixing_users(api):
+    character_id = api.character()
+    for user_id in (unique(), unique()):
+        api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))
+    path = "/v2/api/chat/message/histories"
+    for where in ({"characterId": character_id}, {"characterId": character_id, "userId": ""}):
+        response = api.call("aca-message-history", path, {"where": where})
+        error = error_of(response, 400)
+        assert error["errorName"] == "MissingParameter" and "userId" in error["errorMessage"]
+    both = {"characterId": character_id, "userId": unique(), "bizUserId": unique()}
+    conflicting = api.call("aca-message-history", path, {"where": both})
+    assert error_of(conflicting, 400)["errorName"] == "InvalidParameter"
+
+
+@pytest.mark.parametrize("user_key", ["userId", "bizUserId"])
+def test_histories_return_only_the_named_users_records_each_carrying_its_owner(api, user_key):
+    character_id, user_id = api.character(), unique()
+    api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))
+    api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, unique()))
+    api.data(
+        "aca-chat-reminder",
+        "/v2/api/chat/reminder",
+        {"characterId": character_id, "bizUserId": user_id, "content": "Tea is ready!"},
+    )
+    page = api.data(
+        "aca-message-history",
+        "/v2/api/chat/message/histories",
+        {"where": {"characterId": character_id, user_key: user_id}, "orderBy": ["gmtCreate asc"]},
+    )
+    records = page["list"]
+    assert [m["messageType"] for m in records] == [
+        "opening_remarks",
+        "user",
+        "character",
+        "character",
+    ]
+    assert {(m["userId"], m["bizUserId"]) for m in records} == {(user_id, user_id)}
+
+
+@pytest.mark.parametrize("form", ["epoch millis", "epoch millis string", "iso"])
+def test_history_times_are_read_as_epoch_millis_or_iso_strings(api, form):
+    character_id, user_id = api.character(), unique()
+    api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))
+    now_ms = int(time.time() * 1000)
+
+    def at(ms: int) -> Any:
+        if form == "iso":
+            return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+        return ms if form == "epoch millis" else str(ms)
+
+    hour = 3_600_000
+    around = {"startTime": at(now_ms - hour), "endTime": at(now_ms + hour)}
+    assert api.histories(character_id, user_id, where=around)["total"] == 3
+    later = {"startTime": at(now_ms + hour)}
+    assert api.histories(character_id, user_id, where=later)["total"] == 0
 
 
 def test_rating_and_reminder_are_stored_on_the_history(api):
@@ -712,6 +823,23 @@ def test_rating_and_reminder_are_stored_on_the_history(api):
     last = messages[-1]
     assert json.loads(last["content"])["text"] == "Tea is ready!"
     assert last["messageType"] == "character" and last["messageIssuer"]["userType"] == "character"
+
+
+@pytest.mark.parametrize(("rating", "accepted"), [(0, True), (5, True), (-1, False), (3, False)])
+def test_only_the_seed_docs_ratings_0_and_5_are_accepted(api, rating, accepted):
+    character_id, user_id = api.character(), unique()
+    answer = api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))["context"]
+    rate = {"messageId": answer["answerId"], "rating": rating}
+    response = api.call("aca-message-rating", "/v2/api/chat/rating", rate)
+    if accepted:
+        assert response.json()["data"] is True
+    else:
+        error = error_of(response, 400)
+        assert error["errorName"] == "InvalidRating" and "0" in error["errorMessage"]
+    (stored,) = api.histories(character_id, user_id, where={"messageIds": [answer["answerId"]]})[
+        "list"
+    ]
+    assert stored["rating"] == (rating if accepted else None)
 
 
 # --- slow jobs -------------------------------------------------------------------------------
@@ -742,6 +870,25 @@ def test_an_image_task_runs_then_succeeds_with_a_real_png(api):
         {**query, "Expires": str(int(query["Expires"]) + 1)}
     )
     assert httpx.get(tampered).status_code == 403
+
+
+def test_an_image_task_is_found_only_by_the_owner_of_its_message(api):
+    character_id = api.character(advancedConfig={"platformPlugins": [IMAGE_PLUGIN]})
+    owner = unique()
+    answer = api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, owner, "请帮我画一只猫"))
+    message_id, path = answer["context"]["answerId"], "/v2/api/chat/polling/image"
+    for params in (
+        {"messageId": message_id, "userId": unique()},
+        {"messageId": uuid.uuid4().hex, "userId": owner},
+    ):
+        response = api.call("aca-polling-image", path, method="GET", params=params)
+        assert error_of(response, 404)["errorName"] == "ImageTaskNotFound"
+    anyone = api.call("aca-polling-image", path, method="GET", params={"messageId": message_id})
+    assert error_of(anyone, 400)["errorName"] == "MissingParameter"
+    mine = api.data(
+        "aca-polling-image", path, method="GET", params={"messageId": message_id, "userId": owner}
+    )
+    assert mine["status"] == "running"
 
 
 def test_excel_is_converted_to_a_docx_whose_tables_hold_the_cells(api, file_server):
@@ -1055,6 +1202,86 @@ def test_fault_bodies_are_validated(sim):
         headers={"Authorization": f"Bearer {sim.api_key}"},
     )
     assert response.status_code == 400 and response.json()["ok"] is False
+
+
+# --- benchmark stamps ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stamping(sim: Any) -> Iterator[Any]:
+    control = {"Authorization": f"Bearer {sim.api_key}"}
+    httpx.delete(f"{sim.base_url}/_simulator/stamps", headers=control).raise_for_status()
+    assert sim.configure(stamp_events=True)["stamp_events"] is True
+    yield sim
+    sim.configure(stamp_events=False)
+
+
+def test_stamps_give_each_result_events_reply_length_so_far_and_send_time(api, stamping):
+    character_id, user_id = api.character(), unique()
+    started = time.time()
+    frames = api.stream(chat_body(character_id, user_id, incrementalOutput=True))
+    ended = time.time()
+    (stamped,) = stamping.stamps(user_id)
+    assert stamped["requestId"] == frames[0].json()["requestId"] and stamped["userId"] == user_id
+    pieces = [len(content_of(f)) for f in frames]
+    assert [chars for chars, _ in stamped["events"]] == [
+        sum(pieces[: i + 1]) for i in range(len(pieces))
+    ]
+    sent_at = [at for _, at in stamped["events"]]
+    assert started <= sent_at[0] and sent_at == sorted(sent_at) and sent_at[-1] <= ended
+
+
+def test_stamps_cover_streamed_chats_only_oldest_first_per_user(api, stamping):
+    character_id, user_id, other = api.character(), unique(), unique()
+    first = api.stream(chat_body(character_id, user_id))
+    api.stream(chat_body(character_id, other))
+    api.data("aca-chat-send", CHAT_SEND, chat_body(character_id, user_id))
+    second = api.stream(chat_body(character_id, user_id))
+    mine = stamping.stamps(user_id)
+    assert [s["requestId"] for s in mine] == [f[0].json()["requestId"] for f in (first, second)]
+    # Cumulative output: each event's content is the whole reply so far.
+    assert [c for c, _ in mine[0]["events"]] == [len(content_of(f)) for f in first]
+    assert {s["userId"] for s in stamping.stamps()} >= {user_id, other}
+
+
+def test_stamps_are_off_by_default_and_cleared_by_delete(api, sim):
+    assert sim.configure()["stamp_events"] is False
+    character_id, user_id = api.character(), unique()
+    api.stream(chat_body(character_id, user_id))
+    assert sim.stamps(user_id) == []
+    try:
+        sim.configure(stamp_events=True)
+        api.stream(chat_body(character_id, user_id))
+        assert len(sim.stamps(user_id)) == 1
+        control = {"Authorization": f"Bearer {sim.api_key}"}
+        cleared = httpx.delete(f"{sim.base_url}/_simulator/stamps", headers=control)
+        assert cleared.json() == {"ok": True} and sim.stamps(user_id) == []
+    finally:
+        sim.configure(stamp_events=False)
+
+
+def test_stamp_events_must_be_a_boolean_and_leaves_pacing_alone_when_refused(sim):
+    control = {"Authorization": f"Bearer {sim.api_key}"}
+    response = httpx.post(
+        f"{sim.base_url}/_simulator/config",
+        json={"stamp_events": "yes", "tokens_per_second": 7},
+        headers=control,
+    )
+    assert response.status_code == 400 and "stamp_events" in response.json()["error"]
+    config = sim.configure()
+    assert config["stamp_events"] is False and config["tokens_per_second"] != 7
+
+
+def test_stamps_keep_only_the_most_recent_requests():
+    book = streaming.EventStamps(keep=2)
+    assert book.start("r0", "u") is None
+    book.enabled = True
+    for index in range(3):
+        record = book.start(f"r{index}", "u")
+        assert record is not None
+        record.events.append([index, 0.0])
+    assert [r["requestId"] for r in book.recorded("u")] == ["r1", "r2"]
+    assert streaming.STAMPED_REQUESTS_KEPT == 5000
 
 
 # --- process ---------------------------------------------------------------------------------

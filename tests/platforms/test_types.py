@@ -222,15 +222,25 @@ def test_stop_reason_null_in_both_forms_means_unfinished():
     assert normalize_stop_reason("length") == "length"
 
 
-def test_history_query_sends_biz_user_id_and_api_formatted_times():
+def test_history_query_names_the_user_both_ways_and_sends_times_as_epoch_millis():
     start = datetime(2024, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
-    wire = HistoryQuery(character_id="c1", biz_user_id="u1", start_time=start).to_wire()
+    end = datetime(2024, 1, 2, 0, 0, 0, 250000)  # noqa: DTZ001 (naive on purpose: means UTC)
+    query = HistoryQuery(character_id="c1", biz_user_id="u1", start_time=start, end_time=end)
+    wire = query.to_wire()
     assert wire["where"] == {
         "characterId": "c1",
+        "userId": "u1",
         "bizUserId": "u1",
-        "startTime": "2024-01-01T00:00:00.000+00:00",
+        "startTime": 1704067200000,
+        "endTime": 1704153600250,
     }
+    assert isinstance(wire["where"]["startTime"], int)
     assert wire["pageNum"] == 1 and wire["pageSize"] == 50
+
+
+def test_history_query_leaves_out_the_times_it_was_not_given():
+    wire = HistoryQuery(character_id="c1", biz_user_id="u1").to_wire()
+    assert wire["where"] == {"characterId": "c1", "userId": "u1", "bizUserId": "u1"}
 
 
 def test_chat_message_decodes_json_string_content_and_keeps_plain_text():
@@ -240,6 +250,18 @@ def test_chat_message_decodes_json_string_content_and_keeps_plain_text():
     assert as_json.content == "Hello" and as_json.raw_content == '{"content": "Hello"}'
     assert plain.content == "Hello" and plain.issuer_type == "character"
     assert plain.created_at == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_chat_message_owner_is_read_from_user_id_or_else_biz_user_id():
+    base = {"messageId": "m1", "content": "Hi", "messageIssuer": {"userId": "char-1"}}
+    both = ChatMessage.from_wire({**base, "userId": "doc-user", "bizUserId": "sdk-user"})
+    sdk_only = ChatMessage.from_wire({**base, "bizUserId": "sdk-user"})
+    empty_doc_name = ChatMessage.from_wire({**base, "userId": "", "bizUserId": "sdk-user"})
+    numeric = ChatMessage.from_wire({**base, "userId": 12345})
+    assert both.user_id == "doc-user" and sdk_only.user_id == "sdk-user"
+    assert empty_doc_name.user_id == "sdk-user" and numeric.user_id == "12345"
+    assert ChatMessage.from_wire(base).user_id is None
+    assert both.issuer_user_id == "char-1"
 
 
 def test_decode_message_content_handles_odd_shapes():

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import aclosing
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -142,6 +143,39 @@ async def test_every_call_carries_the_gateway_headers_and_camel_case_body():
     assert req.headers["content-type"] == "application/json"
     assert "x-aca-sse" not in req.headers
     assert json.loads(req.content) == {"characterId": "c1", "userId": "u1"}
+
+
+async def test_a_history_query_sends_the_user_under_both_names_and_times_as_epoch_millis():
+    seen: list[httpx.Request] = []
+    record = {"messageId": "m1", "content": "Hi", "userId": "u1", "bizUserId": "u1"}
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, json=envelope({"list": [record], "page": 1, "total": 1}))
+
+    query = HistoryQuery(
+        character_id="c1",
+        biz_user_id="u1",
+        start_time=datetime(2024, 1, 1, tzinfo=UTC),
+        end_time=datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC),
+        order_by=["gmtCreate asc"],
+    )
+    async with mock_client(handler) as client:
+        page = await client.message_histories(query)
+    assert seen[0].headers["x-fag-servicename"] == "aca-message-history"
+    assert json.loads(seen[0].content) == {
+        "where": {
+            "characterId": "c1",
+            "userId": "u1",
+            "bizUserId": "u1",
+            "startTime": 1704067200000,
+            "endTime": 1704067201000,
+        },
+        "pageNum": 1,
+        "pageSize": 50,
+        "orderBy": ["gmtCreate asc"],
+    }
+    assert [m.user_id for m in page.items] == ["u1"]
 
 
 async def test_streaming_sends_both_sse_switches_and_the_event_stream_accept():
@@ -711,6 +745,29 @@ async def test_sim_stop_mid_stream_saves_the_partial_text_as_the_answer(sim, cli
     assert [m.content for m in answers] == [first.text]
 
 
+async def test_sim_histories_reach_the_simulator_as_sent_and_come_back_with_their_owner(
+    sim, client
+):
+    character_id, user_id = await new_character(client), unique("user")
+    await client.chat_send(hello(character_id, user_id))
+    await client.chat_send(hello(character_id, unique("other")))
+    before = sim.requests("aca-message-history")
+    now = datetime.now(UTC)
+    query = HistoryQuery(
+        character_id=character_id,
+        biz_user_id=user_id,
+        start_time=now - timedelta(hours=1),
+        end_time=now + timedelta(hours=1),
+    )
+    page = await client.message_histories(query)
+    (sent,) = new_requests(sim, "aca-message-history", before)
+    assert sent["json"] == query.to_wire()
+    assert isinstance(sent["json"]["where"]["startTime"], int)
+    assert page.total == 3 and {m.user_id for m in page.items} == {user_id}
+    earlier = dataclasses.replace(query, end_time=now - timedelta(minutes=30))
+    assert (await client.message_histories(earlier)).total == 0
+
+
 async def test_sim_histories_rating_reminder_and_reset(client):
     character_id, user_id = await new_character(client), unique("user")
     result = await client.chat_send(hello(character_id, user_id))
@@ -761,6 +818,17 @@ async def test_sim_image_poll_goes_from_running_to_a_served_png(sim, client):
     async with httpx.AsyncClient() as http:
         image = await http.get(task.file_urls[0])
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    with pytest.raises(XingchenError) as caught:
+        await client.image_poll(message_id=message_id, user_id=unique("user"))
+    assert caught.value.status == 404 and caught.value.error_name == "ImageTaskNotFound"
+
+
+async def test_sim_stop_of_a_finished_stream_is_refused_as_an_unknown_request(client):
+    character_id = await new_character(client)
+    events = await collect(client.chat_stream(hello(character_id, unique("user"))))
+    with pytest.raises(XingchenError) as caught:
+        await client.chat_stop(request_id=events[0].request_id, content=events[0].text)
+    assert caught.value.status == 404 and caught.value.error_name == "RequestNotFound"
 
 
 async def test_sim_extract_kv_and_summary(client):

@@ -4,12 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from conversations.services import message_recover_interrupted
+from conversations.services import message_end_abandoned
 
 
 class Command(BaseCommand):
-    help = "Marks replies left streaming by a stopped server as interrupted (run before daphne)."
+    help = "Ends replies left streaming by a stopped server (their lease ran out) as interrupted."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = message_recover_interrupted()
+        count = message_end_abandoned()
         self.stdout.write(f"{count} interrupted repl{'y' if count == 1 else 'ies'} recovered.")

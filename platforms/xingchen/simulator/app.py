@@ -33,6 +33,7 @@ from .config import SimulatorConfig
 from .gateway import Call, Endpoint, unknown_api
 from .params import integer, text
 from .state import Simulator
+from .streaming import EventStamps
 
 
 async def _chat_stop(call: Call) -> Any:
@@ -197,6 +198,8 @@ CONTROL_ROUTES = (
     Route("/_simulator/faults", control.guarded(control.list_faults), methods=["GET"]),
     Route("/_simulator/config", control.guarded(control.configure), methods=["GET", "POST"]),
     Route("/_simulator/requests", control.guarded(control.requests), methods=["GET"]),
+    Route("/_simulator/stamps", control.guarded(control.list_stamps), methods=["GET"]),
+    Route("/_simulator/stamps", control.guarded(control.clear_stamps), methods=["DELETE"]),
     Route(
         "/_simulator/characters/{character_id}/status",
         control.guarded(control.character_status),
@@ -228,4 +231,5 @@ def create_app(config: SimulatorConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.sim = sim
+    app.state.stamps = EventStamps()
     return app

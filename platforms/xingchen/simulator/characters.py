@@ -13,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from .errors import ApiError, bad_request, new_id, not_found
+from .faults import answer_late
 from .files import FetchError, fetch, guess_extension, url_filename
 from .params import Paging, integer, obj, order_by, paging, str_list, text
 from .replies import Persona
@@ -323,6 +324,7 @@ async def create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     fields = await _prepare(sim, body)
     character_id = new_id()
     _insert_character(sim, character_id, fields, pre_configured=False)
+    await answer_late()
     return {"characterId": character_id, "version": 1}
 
 
@@ -343,6 +345,7 @@ async def update(sim: Simulator, body: dict[str, Any]) -> bool:
         sim.store.run(
             "UPDATE characters SET modified_ms = ? WHERE character_id = ?", (now, character_id)
         )
+    await answer_late()
     return True
 
 
@@ -430,6 +433,7 @@ async def save_version(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
             "UPDATE characters SET current_version = ?, modified_ms = ? WHERE character_id = ?",
             (version, now, character_id),
         )
+    await answer_late()
     return details(sim, character_id, version)
 
 

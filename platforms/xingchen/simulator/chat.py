@@ -3,6 +3,15 @@
 Validation follows Xingchen: `input.aca.userProfile.userId` is required, the last message must be
 the user's unless regenerating, and only one chat per userId may be in flight: a second one is
 refused with HTTP 429 `ConcurrentChatNotAllowed` until the first ends, errors or is stopped.
+`input.aca.context.useChatHistory` is required and must be true, as the seed doc says (§12 item
+13): missing is 400 `MissingParameter`, anything but true 400 `InvalidParameter`.
+
+chat/stop takes only the requestId of a streaming chat that is still running: it ends that
+stream and stores `content` as the answer. A non-streaming chat (which cannot be stopped, §4.7),
+a stream that already ended, or an unknown id gets 404 `RequestNotFound`.
+
+When the `stamp_events` control flag is on, each streamed chat records its result events as
+(reply characters so far, wall-clock time just before writing) for benchmarks (streaming.py).
 """
 
 from __future__ import annotations
@@ -14,13 +23,14 @@ from typing import Any
 from starlette.responses import Response
 
 from . import characters, history, images
-from .errors import ApiError, bad_request, new_id
+from .errors import ApiError, bad_request, new_id, not_found
 from .gateway import Call
 from .generation import Generation
 from .history import Session
 from .params import integer, obj, text
 from .replies import DEFAULT_SEED, Persona, compose, count_tokens
 from .state import Simulator
+from .streaming import EventStamps, EventStreamResponse, stamped
 
 DEFAULT_MODEL = "xingchen-plus-v2"
 ROLES = frozenset({"system", "user", "assistant", "function"})
@@ -70,6 +80,14 @@ def messages(input_: dict[str, Any], *, regenerate: bool) -> list[dict[str, Any]
                 "LastMessageNotUser", "The last element of input.messages must be the user's."
             )
     return items
+
+
+def check_use_chat_history(context: dict[str, Any]) -> None:
+    value = context.get("useChatHistory")
+    if value is None:
+        raise bad_request("MissingParameter", "input.aca.context.useChatHistory is required.")
+    if value is not True:
+        raise bad_request("InvalidParameter", "input.aca.context.useChatHistory must be true.")
 
 
 def check_sse_headers(call: Call, streaming: bool) -> None:
@@ -255,6 +273,7 @@ async def send(call: Call) -> Response | dict[str, Any]:
     profile = obj(aca.get("userProfile"), "input.aca.userProfile")
     user_id = text(profile, "userId", "input.aca.userProfile.userId", required=True)
     context = obj(aca.get("context"), "input.aca.context")
+    check_use_chat_history(context)
     items = messages(input_, regenerate=bool(context.get("isRegenerate")))
     opts = options(call.body)
     persona, character_pk, character_id = resolve_persona(sim, aca)
@@ -282,25 +301,34 @@ async def send(call: Call) -> Response | dict[str, Any]:
         user_id=user_id,
     )
     if streaming:
-        return generation.response(call.fault)
+        return _stream(call, generation, user_id)
+    # Its caller learns the requestId only when it ends, so it is no stream chat/stop can reach.
+    sim.streams.pop(call.request_id, None)
     return await generation.complete()
 
 
+def _stream(call: Call, generation: Generation, user_id: str) -> EventStreamResponse:
+    # The stamps live on the app beside the Simulator: benchmark bookkeeping, not API state.
+    stamps: EventStamps = call.request.app.state.stamps
+    record = stamps.start(call.request_id, user_id)
+    if record is None:
+        return generation.response(call.fault)
+    events = stamped(generation.events(call.fault), record, lambda: len(generation.sent))
+    return EventStreamResponse(events, on_close=generation.close)
+
+
 def stop(sim: Simulator, body: dict[str, Any]) -> bool:
-    """Ends an in-flight stream, or replaces a finished one's answer with `content`."""
+    """Ends a running stream; `content` (the caller's partial text) becomes its answer."""
     request_id = text(body, "requestId", required=True)
     content = body.get("content")
     if content is not None and not isinstance(content, str):
         raise bad_request("InvalidParameter", "content must be a string.")
     generation = sim.streams.get(request_id)
-    if generation is not None:
-        generation.stop(content)
-        return True
-    row = sim.store.one("SELECT message_id FROM messages WHERE request_id = ?", (request_id,))
-    if row is None:
-        return False
-    if content is not None:
-        sim.store.run(
-            "UPDATE messages SET content = ? WHERE message_id = ?", (content, row["message_id"])
+    if generation is None:
+        raise not_found(
+            "RequestNotFound",
+            f"No streaming chat with requestId {request_id} is running "
+            "(it ended, was not streamed, or never existed).",
         )
+    generation.stop(content)
     return True

@@ -17,6 +17,7 @@ from .errors import ApiError
 from .faults import parse_fault
 from .gateway import authorized
 from .state import Simulator
+from .streaming import EventStamps
 
 ControlHandler = Callable[[Request, Simulator], Awaitable[Response]]
 
@@ -67,13 +68,37 @@ async def clear_faults(request: Request, sim: Simulator) -> Response:
     return JSONResponse({"ok": True})
 
 
+def _stamps(request: Request) -> EventStamps:
+    stamps: EventStamps = request.app.state.stamps
+    return stamps
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
+
+
 async def configure(request: Request, sim: Simulator) -> Response:
+    stamps = _stamps(request)
     if request.method == "POST":
         try:
-            sim.config.update_pacing(await _json_object(request))
+            changes = await _json_object(request)
+            stamp_events = _flag(changes.pop("stamp_events", stamps.enabled), "stamp_events")
+            sim.config.update_pacing(changes)
         except (ValueError, TypeError) as exc:
             return _refusal(400, str(exc))
-    return JSONResponse({"ok": True, **sim.config.pacing()})
+        stamps.enabled = stamp_events
+    return JSONResponse({"ok": True, **sim.config.pacing(), "stamp_events": stamps.enabled})
+
+
+async def list_stamps(request: Request, sim: Simulator) -> Response:
+    return JSONResponse(_stamps(request).recorded(request.query_params.get("userId")))
+
+
+async def clear_stamps(request: Request, sim: Simulator) -> Response:
+    _stamps(request).clear()
+    return JSONResponse({"ok": True})
 
 
 async def requests(request: Request, sim: Simulator) -> Response:

@@ -3,19 +3,23 @@
 Each call of a servicename takes the oldest queued fault (decrementing its `count`). A `status`
 fault refuses the call before any work; the stream kinds (`cut`, `stall`, `malformed`,
 `error_event`) are applied by the streaming endpoints after `after_events` result events and are
-used up without effect by a call that does not stream.
+used up without effect by a call that does not stream. A `slow_response` fault lets the call do
+its work and then holds the answer back `seconds` (so a client times out on a change that was
+made); the character writes (create, update, version save) apply it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict, deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError
 
 STREAM_KINDS = frozenset({"cut", "stall", "malformed", "error_event"})
-KINDS = STREAM_KINDS | {"status"}
+KINDS = STREAM_KINDS | {"status", "slow_response"}
 DEFAULT_STREAM_SERVICE = "aca-chat-send-sse"
 DEFAULT_STALL_SECONDS = 3600.0
 BAD_KEY_MESSAGE = "Unauthorized user! apikey is invalid."
@@ -69,6 +73,8 @@ def parse_fault(spec: dict[str, Any]) -> tuple[str, Fault]:
         raise ValueError("status must be an HTTP error status (400-599)")
     if kind == "status" and "status" not in spec:
         raise ValueError("status is required for an HTTP-status fault")
+    if kind == "slow_response" and "seconds" not in spec:
+        raise ValueError("seconds is required for a slow_response fault")
     retry_after = spec.get("retry_after")
     after_events = int(spec.get("after_events", 0))
     if after_events < 0:
@@ -84,6 +90,18 @@ def parse_fault(spec: dict[str, Any]) -> tuple[str, Fault]:
     return str(servicename), fault
 
 
+# The fault the current request took: the gateway hands it to handlers, but the character
+# operations only receive the body, so they read it from here.
+_taken: ContextVar[Fault | None] = ContextVar("simulator_fault", default=None)
+
+
+async def answer_late() -> None:
+    """Applies a `slow_response` fault taken by this request; call once its work is done."""
+    fault = _taken.get()
+    if fault is not None and fault.kind == "slow_response":
+        await asyncio.sleep(fault.seconds)
+
+
 class FaultBook:
     def __init__(self) -> None:
         self._queues: defaultdict[str, deque[Fault]] = defaultdict(deque)
@@ -94,8 +112,10 @@ class FaultBook:
     def take(self, servicename: str) -> Fault | None:
         queue = self._queues.get(servicename)
         if not queue:
+            _taken.set(None)
             return None
         fault = queue[0]
+        _taken.set(fault)
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()

@@ -4,6 +4,13 @@ A (character, user) pair has one active session; reset retires it (its messages 
 `reset`) and opens a new one. A new session starts with the character's opening line
 (`opening_remarks`). Answers to one query share its chatId; after regeneration, adopting one
 answer (`context.answerId` on the next turn) drops its siblings from the history.
+
+Histories are one user's: the user filter is `where.userId` (the seed doc) or `where.bizUserId`
+(the SDK), and a query naming neither is refused with 400 `MissingParameter` rather than
+answered with every user's records (both names for different users: 400 `InvalidParameter`).
+Every record carries its owner as `userId` and `bizUserId`. Times are epoch milliseconds (the
+doc) or ISO-8601 strings (the SDK). Ratings are the seed doc's two values, 0 (bad) and 5 (good);
+anything else is 400 `InvalidRating`.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from .params import integer, obj, order_by, paging, str_list, text
 from .state import Simulator
 from .store import iso, now_ms
 
-MIN_RATING = -1
-MAX_RATING = 5
+# The seed doc's scale; the SDK's validator lets -1..5 through, which Xingchen does not promise.
+RATINGS = (0, 5)
 HISTORY_ORDER = {"gmtCreate": "created_ms"}
 
 
@@ -176,6 +183,9 @@ def message_dto(row: sqlite3.Row, character_name: str) -> dict[str, Any]:
     rating = row["rating"]
     return {
         "messageId": row["message_id"],
+        # The owner of the record, under the doc's name and the SDK's, whoever issued it.
+        "userId": row["user_id"],
+        "bizUserId": row["user_id"],
         "sessionId": row["session_id"],
         "chatId": row["chat_id"],
         "messageIssuer": _issuer(row, character_name),
@@ -193,14 +203,11 @@ def message_dto(row: sqlite3.Row, character_name: str) -> dict[str, Any]:
 def histories(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     where = obj(body.get("where"), "where")
     character_id = text(where, "characterId", "where.characterId", required=True)
+    user_id = _history_user(where)
     page = paging(body)
     ordering = order_by(body.get("orderBy"), HISTORY_ORDER, "gmtCreate desc")
-    clauses = ["character_id = ?", "discarded = 0"]
-    params: list[Any] = [character_id]
-    user_id = text(where, "bizUserId", "where.bizUserId") or text(where, "userId", "where.userId")
-    if user_id:
-        clauses.append("user_id = ?")
-        params.append(user_id)
+    clauses = ["character_id = ?", "user_id = ?", "discarded = 0"]
+    params: list[Any] = [character_id, user_id]
     session_id = text(where, "sessionId", "where.sessionId")
     if session_id:
         clauses.append("session_id = ?")
@@ -226,6 +233,19 @@ def histories(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     return page.result([message_dto(r, names.get(r["character_id"], "")) for r in rows], int(total))
 
 
+def _history_user(where: dict[str, Any]) -> str:
+    """The user whose history is asked for, under either name; one of them is required."""
+    doc_name = text(where, "userId", "where.userId")
+    sdk_name = text(where, "bizUserId", "where.bizUserId")
+    if doc_name and sdk_name and doc_name != sdk_name:
+        raise bad_request(
+            "InvalidParameter", "where.userId and where.bizUserId name different users."
+        )
+    if not (doc_name or sdk_name):
+        raise bad_request("MissingParameter", "where.userId (or where.bizUserId) is required.")
+    return doc_name or sdk_name
+
+
 def _character_names(sim: Simulator, character_ids: set[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for character_id in character_ids:
@@ -247,10 +267,8 @@ def rate(sim: Simulator, body: dict[str, Any]) -> bool:
     rating = integer(body.get("rating"), "rating")
     if rating is None:
         raise bad_request("MissingParameter", "rating is required.")
-    if not MIN_RATING <= rating <= MAX_RATING:
-        raise bad_request(
-            "InvalidRating", f"rating must be an integer from {MIN_RATING} to {MAX_RATING}."
-        )
+    if rating not in RATINGS:
+        raise bad_request("InvalidRating", "rating must be 0 (bad) or 5 (good).")
     if message(sim, message_id) is None:
         raise not_found("MessageNotFound", f"Message {message_id} does not exist.")
     sim.store.run("UPDATE messages SET rating = ? WHERE message_id = ?", (rating, message_id))

@@ -1,4 +1,10 @@
-"""Wanxiang image tasks: `running` for the first polls, then `success` with a real PNG."""
+"""Wanxiang image tasks: `running` for the first polls, then `success` with a real PNG.
+
+A task is found only for its owner: `userId` must be the user of the chat whose answer
+`messageId` is. Another user's id gets the same 404 `ImageTaskNotFound` as an unknown message,
+so a poll cannot tell whether someone else's message exists; a missing `userId` is 400
+`MissingParameter`.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +53,12 @@ def render_png(prompt: str) -> bytes:
 
 def poll(sim: Simulator, query: dict[str, str]) -> dict[str, Any]:
     message_id = text(query, "messageId", required=True)
-    row = sim.store.one("SELECT * FROM image_tasks WHERE message_id = ?", (message_id,))
+    user_id = text(query, "userId", required=True)
+    row = sim.store.one(
+        "SELECT t.* FROM image_tasks t JOIN messages m ON m.message_id = t.message_id "
+        "WHERE t.message_id = ? AND m.user_id = ?",
+        (message_id, user_id),
+    )
     if row is None:
         raise not_found("ImageTaskNotFound", f"Message {message_id} has no image task.")
     polls = row["polls"] + 1

@@ -1,11 +1,15 @@
-"""Server-sent events: framing, pacing at the configured token rate, and the response class."""
+"""Server-sent events: framing, pacing at the configured token rate, the response class, and the
+optional per-event stamps benchmarks read back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -17,6 +21,9 @@ from .config import SimulatorConfig
 EVENT_STREAM = "text/event-stream;charset=UTF-8"
 # Events carry a couple of tokens each, like the real service's small increments.
 TOKENS_PER_EVENT = 2
+RESULT_EVENT = "event:result\n"
+# Stamps are kept for this many streamed requests, the oldest dropped first.
+STAMPED_REQUESTS_KEPT = 5000
 
 
 def frame(data: Any, event: str | None = "result") -> str:
@@ -103,3 +110,50 @@ class EventStreamResponse(StreamingResponse):
                 if aclose is not None:
                     await aclose()
             self._on_close()
+
+
+@dataclass
+class StampedRequest:
+    """One streamed chat's events as `[reply characters so far, time.time() before writing]`."""
+
+    request_id: str
+    user_id: str
+    events: list[list[float]] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {"requestId": self.request_id, "userId": self.user_id, "events": self.events}
+
+
+class EventStamps:
+    """The benchmark stamps of streamed chats, recorded only while `enabled` (off by default)."""
+
+    def __init__(self, keep: int = STAMPED_REQUESTS_KEPT) -> None:
+        self.enabled = False
+        self._requests: deque[StampedRequest] = deque(maxlen=keep)
+
+    def start(self, request_id: str, user_id: str) -> StampedRequest | None:
+        """A record for a stream about to start, or None when stamping is off."""
+        if not self.enabled:
+            return None
+        record = StampedRequest(request_id, user_id)
+        self._requests.append(record)
+        return record
+
+    def recorded(self, user_id: str | None) -> list[dict[str, Any]]:
+        """Oldest request first; all users' when `user_id` is None."""
+        return [r.describe() for r in self._requests if user_id is None or r.user_id == user_id]
+
+    def clear(self) -> None:
+        self._requests.clear()
+
+
+async def stamped(
+    events: AsyncGenerator[str, None], record: StampedRequest, chars_sent: Callable[[], int]
+) -> AsyncGenerator[str, None]:
+    """Passes `events` through, stamping each result event just before it is handed on to be
+    written; `chars_sent` gives the length of the reply text sent so far."""
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if event.startswith(RESULT_EVENT):
+                record.events.append([chars_sent(), time.time()])
+            yield event

@@ -108,6 +108,8 @@ class Run:
         self.completion = AcACompletionApiSub(client)
         self.tag = uuid.uuid4().hex[:8]
         self.user_id = f"sdk-{self.tag}"
+        # polling_image_detail types userId as an int: the drawing chat is this user's.
+        self.numeric_user_id = int(self.tag, 16)
         self.name = f"SDK{self.tag}"
         self.character_id = ""
         self.answer_id = ""
@@ -189,11 +191,13 @@ class Run:
     # --- chat ----------------------------------------------------------------------------
 
     def _chat(self, text: str, *, streaming: bool = False, **fields: Any) -> Any:
+        user_id = fields.pop("user_id", self.user_id)
         params = ChatReqParams(
             bot_profile=CharacterKey(character_id=self.character_id),
             model_parameters=fields.pop("model_parameters", ModelParameters(seed=42)),
             messages=[Message(role="user", content=text)],
-            user_profile=UserProfile(user_id=self.user_id, user_name="Tester"),
+            user_profile=UserProfile(user_id=user_id, user_name="Tester"),
+            # The SDK leaves useChatHistory out unless set; Xingchen's doc requires it true.
             context=fields.pop("context", ChatContext(use_chat_history=True)),
             streaming=streaming,
             **fields,
@@ -310,11 +314,11 @@ class Run:
         check(envelope_ok(self.messages.sys_reminder(request), "reminder") is True, "reminder")
 
     def polling_image(self) -> None:
-        response = self._chat("请帮我画一壶茶")
+        response = self._chat("请帮我画一壶茶", user_id=str(self.numeric_user_id))
         message_id = response.data.context.answer_id
         statuses = []
         for _ in range(3):
-            detail = self.messages.polling_image_detail(message_id, 1)
+            detail = self.messages.polling_image_detail(message_id, self.numeric_user_id)
             statuses.append(envelope_ok(detail, "polling image"))
         check([s.status for s in statuses] == ["running", "running", "success"], "image status")
         url = statuses[-1].file_url[0]
