@@ -7,16 +7,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
 from characters.forms import GallerySearchForm
 from characters.models import Character
+from project.http import HtmxHttpRequest
 
 GALLERY_PAGE_SIZE = 24
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _visible_characters() -> QuerySet[Character]:

@@ -13,3 +13,9 @@ class ScenarioForm(forms.Form):
             attrs={"rows": 3, "placeholder": _("Where and when the conversation takes place")}
         ),
     )
+
+
+class HistoryPageForm(forms.Form):
+    """`?before=<message id>`: the page of history older than that message."""
+
+    before = forms.IntegerField(required=False, min_value=1)

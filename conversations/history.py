@@ -142,8 +142,8 @@ def _merge_records(session: ChatSession, records: list[HistoryRecord]) -> list[M
             questions[message.chat_id] = message
         known.add(record.message_id)
         created.append(message)
-    if not session.remote_session_id:
-        remote_session_id = next((r.session_id for r in records if r.session_id), "")
+    remote_session_id = next((r.session_id for r in records if r.session_id), "")
+    if remote_session_id and not session.remote_session_id:
         ChatSession.objects.filter(pk=session.pk).update(remote_session_id=remote_session_id)
     return created
 

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -28,6 +28,8 @@ Frame = dict[str, object]
 
 # Tells this process's own frames apart when the layer hands them back.
 PROCESS_ID = uuid.uuid4().hex
+# Frames waiting for Redis at most; beyond it the oldest are dropped, with a warning.
+OUTBOX_LIMIT = 10_000
 
 
 class Socket(Protocol):
@@ -86,13 +88,24 @@ async def publish(session_id: int, frame: Frame) -> None:
     """Sends `frame` to every socket open on the session, in this process and elsewhere."""
     text = json.dumps(frame, ensure_ascii=False)
     await _deliver(session_id, text)
-    if _spans_processes():
-        message = {"type": "chat.frame", "session": session_id, "origin": PROCESS_ID, "text": text}
-        try:
-            await get_channel_layer().group_send(session_group(session_id), message)
-        except Exception:
-            # Other processes' sockets miss this frame; `done` brings them the whole reply.
-            logger.exception("Could not relay a frame of session %s to other processes", session_id)
+    if not _spans_processes():
+        return
+    message = {"type": "chat.frame", "session": session_id, "origin": PROCESS_ID, "text": text}
+    listener = _listener
+    if listener is not None and listener.loop is asyncio.get_running_loop():
+        # The server's loop: Redis is written by the listener's sender, in order, so a
+        # reply's own sockets never wait for it.
+        listener.send_later(session_id, message)
+    else:
+        await _send_to_group(session_id, message)  # a worker or a command: nothing to wait for
+
+
+async def _send_to_group(session_id: int, message: dict[str, object]) -> None:
+    try:
+        await get_channel_layer().group_send(session_group(session_id), message)
+    except Exception:
+        # Other processes' sockets miss this frame; `done` brings them the whole reply.
+        logger.exception("Could not relay a frame of session %s to other processes", session_id)
 
 
 async def request_stop(session_id: int) -> bool:
@@ -132,20 +145,41 @@ async def _process_listener() -> _Listener | None:
 
 
 class _Listener:
-    """This process's channel on the layer: frames from other processes, and stops."""
+    """This process's channel on the layer: frames from other processes, and stops; and the
+    sender of its own frames to them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.channel = ""
         self._ready = asyncio.Event()
         self._starting = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._outbox: deque[tuple[int, dict[str, object]]] = deque()
+        self._waiting = asyncio.Event()
+
+    def send_later(self, session_id: int, message: dict[str, object]) -> None:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            # Redis is down or far behind: other processes' sockets miss the oldest frame.
+            self._outbox.popleft()
+            logger.warning("Chat frames for other processes are being dropped: Redis lags")
+        self._outbox.append((session_id, message))
+        self._waiting.set()
+
+    async def _send_forever(self) -> None:
+        while True:
+            await self._waiting.wait()
+            self._waiting.clear()
+            while self._outbox:
+                await _send_to_group(*self._outbox.popleft())
 
     async def started(self) -> None:
         if not self._starting:
             self._starting = True
             self.channel = await get_channel_layer().new_channel("chat.process.")
-            self._task = asyncio.create_task(self._receive_forever(), name="chat-relay")
+            self._tasks = [
+                asyncio.create_task(self._receive_forever(), name="chat-relay-in"),
+                asyncio.create_task(self._send_forever(), name="chat-relay-out"),
+            ]
             # Interest held before this loop's listener existed (a server restarting its loop).
             for session_id in list(_interest):
                 await self.follow(session_id)

@@ -6,18 +6,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from accounts.services import profile_for
 from characters.models import Character
 from conversations import services
-from conversations.forms import ScenarioForm
+from conversations.forms import HistoryPageForm, ScenarioForm
 from conversations.models import ChatSession, Message
 from conversations.services import ChatRefused, SessionNotFound
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
+from project.http import HtmxHttpRequest
 
 
 @require_POST
@@ -40,11 +36,10 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     session = _session_or_404(request, session_id)
-    before = request.GET.get("before", "")
+    paging = HistoryPageForm(request.GET)
+    before = paging.cleaned_data["before"] if paging.is_valid() else None
     page, has_more = services.session_history(
-        session=session,
-        before=int(before) if before.isdigit() else None,
-        size=settings.CHAT_HISTORY_PAGE_SIZE,
+        session=session, before=before, size=settings.CHAT_HISTORY_PAGE_SIZE
     )
     context = {"session": session, "character": session.character, "history": page}
     context |= {"has_more": has_more, "latest_id": None, "alternatives": []}

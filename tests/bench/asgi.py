@@ -85,6 +85,12 @@ async def _bench_endpoint(scope, receive, send) -> None:
     query = parse_qs(scope.get("query_string", b"").decode())
     if scope["path"] == "/__bench/stats":
         await _answer(send, _stats(reset=query.get("reset") == ["1"]))
+    elif scope["path"] == "/__bench/objects":
+        # The most numerous live object types: tells a leak from allocator retention.
+        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
+        named = {name: counts[name] for name in query.get("type", [])}
+        top = counts.most_common(25)
+        await _answer(send, {"total": sum(counts.values()), "named": named, "top": top})
     elif scope["path"] == "/__bench/gc":
         collected = gc.collect()
         if query.get("trim") == ["1"]:

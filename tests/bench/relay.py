@@ -569,8 +569,8 @@ def idle_lines(idle: IdleResult) -> list[str]:
         "",
         f"- daphne RSS before: {_mib(idle.before_kib)} MiB",
         f"- with them open: {_mib(idle.open_kib)} MiB ({per_socket:.1f} KiB per socket)",
-        f"- after they closed ({noticed}): {_mib(idle.after_kib)} MiB; after `gc.collect()` and "
-        f"settling: {_mib(settled)} MiB ({growth:+.1f} % of the start: "
+        f"- after they closed ({noticed}): {_mib(idle.after_kib)} MiB; after `gc.collect()`, "
+        f"`malloc_trim` and settling: {_mib(settled)} MiB ({growth:+.1f} % of the start: "
         f"{'back within' if back else 'NOT back within'} 10 %)",
     ]
     lines.extend(f"- {note}" for note in idle.notes)

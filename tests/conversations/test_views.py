@@ -105,6 +105,16 @@ def test_older_messages_come_as_a_fragment_for_htmx(settings, alice_client, alic
     assert "Line 2" not in html and "before=" not in html
 
 
+@pytest.mark.parametrize("before", ["²", "abc", "-3"])
+def test_a_malformed_history_cursor_shows_the_newest_page(
+    settings, alice_client, alice_chat, before
+):
+    settings.CHAT_HISTORY_PAGE_SIZE = 3
+    [message_create(session=alice_chat, content=f"Line {n}") for n in range(5)]
+    response = alice_client.get(f"/chat/{alice_chat.pk}/", {"before": before})
+    assert response.status_code == 200 and "Line 4" in response.content.decode()
+
+
 def test_only_the_chosen_alternative_shows_with_its_switch(alice_client, alice_chat):
     question = message_create(session=alice_chat, content="Pick one.")
     first = message_create(
