@@ -145,8 +145,10 @@ async def _run(generation: Generation) -> None:
     """Writes the reply and always ends it, whatever fails on the way."""
     session_id = generation.turn.session_id
     outcome: ReplyOutcome | None = None
+    # Subscribing takes a Redis round trip that may queue behind others: the upstream request
+    # does not wait for it.
+    holding = asyncio.ensure_future(_hold(session_id))
     try:
-        await _hold(session_id)
         await _pump(generation)
         outcome = _outcome(generation)
     except asyncio.CancelledError:
@@ -164,6 +166,7 @@ async def _run(generation: Generation) -> None:
                 generation.saver.exception()
         await _finish(generation, outcome or _broken(generation, "The reply ended unexpectedly."))
         _by_session.pop(session_id, None)
+        await holding
         with contextlib.suppress(Exception):
             await relay.release(session_id)
 

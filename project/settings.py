@@ -120,9 +120,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 30),
         "timeout": 20,
     }
+# Threads for the ORM calls of sockets and replies (project/asyncdb.py); each holds a database
+# connection only while a call runs.
+ORM_THREADS = env_int("ORM_THREADS", 16)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
