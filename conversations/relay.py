@@ -117,10 +117,6 @@ async def request_stop(session_id: int) -> bool:
     return True
 
 
-def local_socket_count() -> int:
-    return sum(len(sockets) for sockets in _sockets.values())
-
-
 async def _deliver(session_id: int, text: str) -> None:
     for socket in list(_sockets.get(session_id, ())):
         try:

@@ -1,9 +1,9 @@
 """Chat business rules: sessions, messages and their alternatives, reset, abandoned replies.
 
 Every function here is synchronous and transactional; the websocket consumer calls them through
-`database_sync_to_async`, views and tasks call them directly. Frames for open sockets are sent
-by `events` after the transaction commits. The generation itself lives in `streaming`, the
-import of upstream history in `history`; upstreams are reached through `replies` only.
+`project.asyncdb.db_sync_to_async`, views and tasks call them directly. Frames for open sockets
+are sent by `events` after the transaction commits. The generation itself lives in `streaming`,
+the import of upstream history in `history`; upstreams are reached through `replies` only.
 """
 
 from __future__ import annotations
