@@ -47,6 +47,13 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 PORT = env_int("PORT", 8000)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
+# Pages that may open the chat socket, compared by scheme, host and port: the public address,
+# the trusted CSRF origins and, in development, this server's own loopback addresses.
+WEBSOCKET_ALLOWED_ORIGINS = [PUBLIC_BASE_URL, *CSRF_TRUSTED_ORIGINS]
+if DEBUG:
+    WEBSOCKET_ALLOWED_ORIGINS += [
+        f"http://{host}:{PORT}" for host in ("localhost", "127.0.0.1", "[::1]")
+    ]
 
 INSTALLED_APPS = [
     "daphne",

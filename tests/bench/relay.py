@@ -136,7 +136,8 @@ class DaphneServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.origin = self.base_url
+        # The product's public address by default (PUBLIC_BASE_URL follows PORT).
+        self.origin = f"http://localhost:{self.port}"
         self.log_path = log_path
         command = [
             sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),

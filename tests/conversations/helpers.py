@@ -28,9 +28,10 @@ def _session_cookie(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def socket_for(user, session_id: int, *, origin: bytes = b"http://localhost"):
-    """A communicator for /ws/chat/<id>/ through the real ASGI stack (origin and auth checks)."""
-    headers = [(b"origin", origin)]
+async def socket_for(user, session_id: int, *, origin: str | None = None):
+    """A communicator for /ws/chat/<id>/ through the real ASGI stack (origin and auth checks);
+    the page's origin is the public address unless said otherwise."""
+    headers = [(b"origin", (origin or settings.PUBLIC_BASE_URL).encode())]
     if user is not None:
         cookie = await database_sync_to_async(_session_cookie)(user)
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))

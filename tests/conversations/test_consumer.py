@@ -392,10 +392,29 @@ async def test_a_socket_without_a_login_is_refused(alice_chat):
     await socket.disconnect()
 
 
-async def test_a_socket_from_another_origin_is_refused(alice, alice_chat):
-    socket = await socket_for(alice, alice_chat.pk, origin=b"https://evil.example")
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "http://localhost:9999",  # the same host on another port
+        "https://localhost:8000",  # the same host and port on another scheme
+        "http://localhost.evil.example:8000",
+        "null",
+    ],
+)
+async def test_a_socket_from_another_origin_is_refused(settings, alice, alice_chat, origin):
+    assert settings.PUBLIC_BASE_URL == "http://localhost:8000"
+    socket = await socket_for(alice, alice_chat.pk, origin=origin)
     connected, _ = await socket.connect(timeout=10)
     assert not connected
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8000", "http://127.0.0.1:8000"])
+async def test_a_socket_from_the_products_own_origin_is_accepted(alice, alice_chat, origin):
+    socket = await socket_for(alice, alice_chat.pk, origin=origin)
+    connected, _ = await socket.connect(timeout=10)
+    assert connected
     await socket.disconnect()
 
 
