@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, TypedDict
@@ -31,7 +31,6 @@ from characters.models import (
 )
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import Character as RemoteCharacter
-from project.upstream import call_sync
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +66,6 @@ FAILED_RETRY_INTERVAL = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)
 # Failure kinds after which a create may have been carried out although no answer came back.
 _CREATE_MAY_HAVE_LANDED_KINDS = frozenset({"timeout", "network", "cut", "malformed"})
-_NAME_SEARCH_MAX_PAGES = 10
 
 
 class UnconfirmedCreate(TypedDict):
@@ -398,7 +396,7 @@ def _find_unconfirmed_create(push: CharacterPush) -> _Sent | None:
     if record is None or sent_at is None:
         return None
     earliest = sent_at - timedelta(seconds=settings.XINGCHEN_CLOCK_SKEW)
-    for listed in _remote_search_by_name(record["name"]):
+    for listed in sync.remote_search("my", name=record["name"]):
         if listed.name != record["name"] or _created_before(listed, earliest):
             continue
         if Character.objects.filter(remote_id=listed.character_id).exists():
@@ -423,21 +421,6 @@ def _made_by(remote: RemoteCharacter, record: UnconfirmedCreate, earliest: datet
         and values["basic_information"] == record["basic_information"]
         and values["introduction"] == record["introduction"]
     )
-
-
-def _remote_search_by_name(name: str) -> Iterator[RemoteCharacter]:
-    """Our characters whose name starts with `name` (Xingchen matches by prefix)."""
-    seen = 0
-    for page_num in range(1, _NAME_SEARCH_MAX_PAGES + 1):
-        page = call_sync(
-            lambda client, n=page_num: client.character_search(
-                scope="my", name=name, page_num=n, page_size=sync.SEARCH_PAGE_SIZE
-            )
-        )
-        yield from page.items
-        seen += len(page.items)
-        if not page.items or seen >= page.total:
-            return
 
 
 def _details_or_none(remote_id: str) -> RemoteCharacter | None:

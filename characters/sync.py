@@ -251,13 +251,14 @@ def remote_auto_desc(text: str) -> str:
     return call_sync(lambda client: client.character_auto_desc(request)).content
 
 
-def remote_search(scope: str) -> Iterator[RemoteCharacter]:
-    """Every character of `scope`, page after page until Xingchen's total is reached."""
+def remote_search(scope: str, *, name: str | None = None) -> Iterator[RemoteCharacter]:
+    """Every character of `scope` (whose name starts with `name`, Xingchen matching by
+    prefix), page after page until Xingchen's total is reached."""
     seen = 0
     for page_num in range(1, SEARCH_MAX_PAGES + 1):
         page = call_sync(
             lambda client, n=page_num: client.character_search(
-                scope=scope, page_num=n, page_size=SEARCH_PAGE_SIZE
+                scope=scope, name=name, page_num=n, page_size=SEARCH_PAGE_SIZE
             )
         )
         yield from page.items

@@ -22,11 +22,6 @@ from conversations.rendering import message_payload, render_message
 Frame = dict[str, object]
 
 
-async def broadcast(session_id: int, frame: Frame) -> None:
-    """Sends `frame` to the session's sockets now; for frames that announce no row."""
-    await relay.publish(session_id, frame)
-
-
 def _broadcast_on_commit(session_id: int, *frames: Frame) -> None:
     async def send_all() -> None:
         for frame in frames:

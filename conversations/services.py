@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -429,9 +429,13 @@ def _ensure_can_chat(session: ChatSession) -> None:
         raise ChatRefused("forbidden", session.character.unavailable_reason())
 
 
+def _lease_cutoff() -> datetime:
+    """Replies renewed before this are abandoned: their process stopped renewing them."""
+    return timezone.now() - timedelta(seconds=settings.CHAT_REPLY_LEASE)
+
+
 def _lease_alive() -> Q:
-    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_REPLY_LEASE)
-    return Q(heartbeat_at__gte=cutoff)
+    return Q(heartbeat_at__gte=_lease_cutoff())
 
 
 def _live_streaming() -> QuerySet[Message]:
@@ -442,7 +446,7 @@ def _ensure_idle(user_id: int) -> None:
     leases = Message.objects.filter(
         session__user_id=user_id, state=Message.State.STREAMING
     ).values_list("heartbeat_at", flat=True)
-    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_REPLY_LEASE)
+    cutoff = _lease_cutoff()
     if not any(lease is not None and lease >= cutoff for lease in leases):
         if leases:  # only abandoned ones: end them, the user may go on
             message_end_abandoned(user_id=user_id)

@@ -25,6 +25,7 @@ from platforms.http_download import Downloader
 from platforms.xingchen.client import XingchenClient
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +57,22 @@ def build_client() -> XingchenClient:
 
 def xingchen() -> XingchenClient:
     """The client for the running event loop; call from async code only."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = build_client()
-    return client
+    return _for_running_loop(_clients, build_client)
 
 
 def downloader() -> Downloader:
     """The file downloader for the running event loop; call from async code only."""
+    return _for_running_loop(_downloaders, Downloader)
+
+
+def _for_running_loop(
+    pool: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, C], build: Callable[[], C]
+) -> C:
     loop = asyncio.get_running_loop()
-    pooled = _downloaders.get(loop)
-    if pooled is None:
-        pooled = _downloaders[loop] = Downloader()
-    return pooled
+    client = pool.get(loop)
+    if client is None:
+        client = pool[loop] = build()
+    return client
 
 
 def run_sync(factory: Callable[[], Awaitable[T]], timeout: float = DEFAULT_TIMEOUT_SECONDS) -> T:

@@ -47,12 +47,12 @@ def test_a_reminder_made_on_xingchen_is_imported_as_a_message_from_the_character
     assert alice_chat.messages.filter(kind="opening").count() == 1
 
 
-def test_the_history_query_names_the_user_and_its_times_as_the_seed_says(
+def test_the_history_query_names_the_user_as_the_seed_and_the_sdk_say(
     sim, alice, character, alice_chat
 ):
     _import(alice_chat)
     where = sim.requests("aca-message-history")[-1]["json"]["where"]
-    assert where["userId"] == biz_user_id(alice.pk)
+    assert where["userId"] == where["bizUserId"] == biz_user_id(alice.pk)
     assert where["characterId"] == character.remote_id
 
 
