@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SDK_VENV := .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 
-.PHONY: run test lint format bench install system-packages clean
+.PHONY: run test lint audit format bench install system-packages clean
 
 run: $(STAMP)
 	$(PY) scripts/run.py
@@ -17,6 +17,14 @@ test: $(STAMP) $(SDK_STAMP) system-packages
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory audit
+
+# Known vulnerabilities in the installed dependencies (PyPI's advisory data, or OSV with
+# AUDIT_SERVICE=osv). --strict: a package that could not be checked fails the audit.
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off \
+	  --vulnerability-service $(AUDIT_SERVICE) --desc on
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -11,6 +11,7 @@ from conversations.models import ChatSession
 from conversations.protocol import ChooseFrame, InvalidFrame, RegenerateFrame, SendFrame
 from conversations.rendering import message_payload
 from conversations.services import ChatRefused, SessionNotFound
+from project import ratelimits
 from project.asyncdb import db_sync_to_async
 
 # Close codes before the handshake completes; the browser sees a refused connection.
@@ -68,6 +69,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_frame(protocol.error_frame("invalid", str(exc)))
             return
         try:
+            if isinstance(frame, SendFrame | RegenerateFrame):
+                await self._count_upstream_call()
             if isinstance(frame, SendFrame):
                 await self._send_message(frame)
             elif isinstance(frame, RegenerateFrame):
@@ -80,6 +83,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._stop()
         except ChatRefused as exc:
             await self._send_frame(protocol.error_frame(exc.code, exc.message))
+
+    async def _count_upstream_call(self) -> None:
+        limited = await db_sync_to_async(ratelimits.hit)(
+            group="conversations.send", user_id=self.scope["user"].pk, rate_setting="CHAT_SEND_RATE"
+        )
+        if limited:
+            message = (
+                f"You are sending faster than this chat allows; "
+                f"try again in {limited.retry_after} s. Your message was not sent."
+            )
+            raise ChatRefused("throttled", message)
 
     async def _send_message(self, frame: SendFrame) -> None:
         result = await db_sync_to_async(services.message_send)(

@@ -84,7 +84,9 @@ def _valid_client_id(value: object) -> str:
 
 # --- server to client -------------------------------------------------------------------------
 
-ErrorCode = Literal["busy", "invalid", "rate_limited", "upstream", "forbidden"]
+# "rate_limited": Xingchen refused the reply (the message is kept); "throttled": this product
+# refused the send (nothing was kept, the composer gets the text back).
+ErrorCode = Literal["busy", "invalid", "rate_limited", "throttled", "upstream", "forbidden"]
 
 
 class MessagePayload(TypedDict):

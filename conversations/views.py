@@ -13,6 +13,7 @@ from conversations import services
 from conversations.forms import HistoryPageForm, ScenarioForm
 from conversations.models import ChatSession, Message
 from conversations.services import ChatRefused, SessionNotFound
+from project import ratelimits
 from project.http import HtmxHttpRequest
 
 
@@ -35,6 +36,11 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    limited = ratelimits.hit(
+        group="conversations.chat_page", user_id=request.user.pk, rate_setting="CHAT_PAGE_RATE"
+    )
+    if limited:
+        return _too_many_requests(request, limited)
     session = _session_or_404(request, session_id)
     paging = HistoryPageForm(request.GET)
     before = paging.cleaned_data["before"] if paging.is_valid() else None
@@ -83,6 +89,17 @@ def _session_or_404(request: HttpRequest, session_id: int) -> ChatSession:
         return services.session_for_user(request.user, session_id)
     except SessionNotFound as exc:
         raise Http404("No such conversation.") from exc
+
+
+def _too_many_requests(request: HttpRequest, limited: ratelimits.Limited) -> HttpResponse:
+    response = render(
+        request,
+        "conversations/too_many_requests.html",
+        {"retry_after": limited.retry_after},
+        status=429,
+    )
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def _go_to_chat(request: HtmxHttpRequest, session: ChatSession) -> HttpResponse:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "django_htmx",
     "template_partials",
     "accounts",
@@ -74,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,10 +166,69 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto (deploy/nginx.conf):
+# requests it marks https are secure. Only set this when the proxy overwrites that header.
+if env_bool("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and probes ask each server process directly over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is a commitment only the owner of the whole domain can make, so it stays opt-in and
+# `check --deploy` does not nag about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy, in development too, so a
+# violation shows in the browser console while developing ---
+# Browsers that predate CSP 3 do not let 'self' cover ws:/wss:, so the socket's origins are named.
+_SOCKET_ORIGINS = [origin.replace("http", "ws", 1) for origin in WEBSOCKET_ALLOWED_ORIGINS]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, *dict.fromkeys(_SOCKET_ORIGINS)],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The chat uses none of these; nothing embedded in a page may either.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # --- Channels and Celery: Redis when REDIS_URL is set, embedded otherwise ---
 REDIS_URL = env_str("REDIS_URL")
@@ -184,8 +247,18 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
+    # Shared by every process, so rate limits and lockout counters hold across several servers.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNELS_PREFIX", "asgi"),
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One server process in the embedded setup; the worker does not need what is cached here.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     BROKER_DIR = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -267,6 +340,10 @@ CHAT_DB_WRITE_INTERVAL = float(env_str("CHAT_DB_WRITE_INTERVAL", "1.0"))
 CHAT_REPLY_LEASE = float(env_str("CHAT_REPLY_LEASE", "20"))
 # Upstream history is imported when a socket opens, at most this often per session and process.
 CHAT_HISTORY_IMPORT_INTERVAL = float(env_str("CHAT_HISTORY_IMPORT_INTERVAL", "60"))
+# Per-user limits (django-ratelimit fixed windows, e.g. "20/m"; empty turns one off): chat page
+# loads, and sends plus regenerations over the socket, each of which costs an upstream call.
+CHAT_PAGE_RATE = env_str("CHAT_PAGE_RATE", "60/m")
+CHAT_SEND_RATE = env_str("CHAT_SEND_RATE", "20/m")
 
 # --- Health check and upstream robustness (project/health.py, characters/services.py) ---
 # /healthz probes the broker and Xingchen at most once per interval (seconds) per process and

@@ -38,6 +38,23 @@ def _upstream_is_simulator(settings, simulator, tmp_path) -> Iterator[None]:
     reset_clients()
 
 
+def pytest_configure(config) -> None:
+    # Counters in a shared Redis cache (rate limits) belong to this run alone.
+    cache = django_settings.CACHES["default"]
+    if "redis" in cache["BACKEND"].lower():
+        cache["KEY_PREFIX"] = f"{cache.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> Iterator[None]:
+    # The in-process cache outlives a test, and on SQLite a new user can get an earlier one's id.
+    yield
+    from django.core.cache import cache
+
+    if "locmem" in django_settings.CACHES["default"]["BACKEND"].lower():
+        cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager() -> None:
     celery_app.conf.task_always_eager = True
