@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from characters import services
-from characters.forms import CharacterAdminForm
+from characters.forms import CharacterAdminForm, DescriptionForm
 from characters.models import OPEN_PUSH_STATES, Character, CharacterPush, SyncState
 from platforms.xingchen.errors import XingchenError
 
@@ -39,15 +39,6 @@ _SYNC_FIELDS = (
     "remote_modified_at",
     "synced_at",
 )
-_STATE_COLOURS = {
-    SyncState.SYNCED: "#1f7a44",
-    SyncState.PENDING: "#8a6100",
-    SyncState.DELETING: "#8a6100",
-    SyncState.WAITING: "#b35900",
-    SyncState.FAILED: "#b3261e",
-    SyncState.CONFLICTED: "#b3261e",
-    SyncState.DELETED: "#666",
-}
 _PROBLEM_STATES = (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED, SyncState.PENDING)
 
 
@@ -152,11 +143,10 @@ class CharacterAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sync", ordering="sync_state")
     def sync_badge(self, obj: Character) -> str:
-        colour = _STATE_COLOURS.get(obj.sync_state, "#666")
         problem = obj.last_sync_error if obj.sync_state in _PROBLEM_STATES else ""
         return format_html(
-            '<span class="sync-badge" style="color:{}">{}</span>{}',
-            colour,
+            '<span class="sync-badge sync-{}">{}</span>{}',
+            obj.sync_state,
             obj.get_sync_state_display(),
             format_html('<div class="sync-reason">{}</div>', problem) if problem else "",
         )
@@ -339,17 +329,25 @@ class CharacterAdmin(admin.ModelAdmin):
         character = self._character_for_change(request, pk)
         change_url = reverse("admin:characters_character_change", args=[pk])
         if request.method == "POST":
-            services.character_apply_description(
-                character=character, text=request.POST.get("text", "")
-            )
-            self.message_user(request, "The description is now the basic information.")
-            return HttpResponseRedirect(change_url)
+            form = DescriptionForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.character_apply_description(
+                        character=character, text=form.cleaned_data["basic_information"]
+                    )
+                except ValidationError as exc:
+                    form.add_service_errors(exc)
+                else:
+                    self.message_user(request, "The description is now the basic information.")
+                    return HttpResponseRedirect(change_url)
+            return self._render(request, "describe", character, {"form": form})
         try:
             text = services.character_generate_description(character=character)
         except XingchenError as exc:
             _upstream_error(request, "Generating a description", exc)
             return HttpResponseRedirect(change_url)
-        return self._render(request, "describe", character, {"generated": text})
+        form = DescriptionForm(initial={"basic_information": text})
+        return self._render(request, "describe", character, {"generated": text, "form": form})
 
     def versions_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         character = get_object_or_404(Character, pk=pk)

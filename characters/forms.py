@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from characters.models import Character
@@ -38,11 +39,22 @@ class _PrettyJSONField(forms.JSONField):
         return json.dumps(value, ensure_ascii=False, indent=2)
 
 
+class _AvatarField(forms.FileField):
+    """An upload judged by its content alone (`validate_avatar`): Django's image field would
+    first judge it by the name it came with, which says nothing about what it is."""
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {
+            **super().widget_attrs(widget),
+            "accept": "image/png,image/jpeg,image/gif,image/webp",
+        }
+
+
 class CharacterAdminForm(forms.ModelForm):
     class Meta:
         model = Character
         fields = LOCAL_FIELDS
-        field_classes = dict.fromkeys(_JSON_HELP, _PrettyJSONField)
+        field_classes = {**dict.fromkeys(_JSON_HELP, _PrettyJSONField), "avatar": _AvatarField}
         help_texts = _JSON_HELP
         widgets = {
             name: forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField json-field"})
@@ -53,8 +65,31 @@ class CharacterAdminForm(forms.ModelForm):
         avatar = self.cleaned_data.get("avatar")
         # Only a new upload is checked; the stored file passed these checks when it came in.
         if isinstance(avatar, UploadedFile):
-            validate_avatar(avatar)
+            # Named after what it is, not what it was called: the suffix sets its Content-Type.
+            avatar.name = f"avatar{validate_avatar(avatar)}"
         return avatar
+
+
+class DescriptionForm(forms.Form):
+    """A generated description about to become the basic information.
+
+    The field is the change form's; the model's rules run in the service, whose errors
+    `add_service_errors` shows here (rules of other fields as errors of the whole form).
+    """
+
+    basic_information = Character._meta.get_field("basic_information").formfield(
+        widget=forms.Textarea(
+            attrs={
+                "rows": 16,
+                "class": "vLargeTextField generated-text",
+                "aria-label": "Generated description",
+            }
+        )
+    )
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for name, messages in error.message_dict.items():
+            self.add_error(name if name in self.fields else None, messages)
 
 
 class GallerySearchForm(forms.Form):

@@ -6,11 +6,17 @@ import uuid
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 
 from characters.validators import (
+    AVATAR_SUFFIXES,
     validate_function_list,
     validate_long_term_memories,
     validate_platform_plugins,
@@ -18,14 +24,19 @@ from characters.validators import (
 )
 
 NAME_MAX_LENGTH = 20  # Xingchen's limit
+# Our own bound on the persona text: long enough for any real persona, short enough that a paste
+# accident is caught here rather than refused by Xingchen after the edit was saved.
+BASIC_INFORMATION_MAX_LENGTH = 10_000
 OFF_SHELF = "out"
 UNDER_REVIEW = frozenset({"review", "update"})
 
 
 def avatar_upload_to(instance: Character, filename: str) -> str:
     # Avatars are served publicly so Xingchen can fetch them: random names keep them unguessable.
-    suffix = PurePath(filename).suffix.lower()[:8] or ".png"
-    return f"avatars/{uuid.uuid4().hex}{suffix}"
+    # The suffix decides the Content-Type they are served with, so only an image's is kept (the
+    # form names uploads after their detected format); anything else is served as bytes.
+    suffix = PurePath(filename).suffix.lower()
+    return f"avatars/{uuid.uuid4().hex}{suffix if suffix in AVATAR_SUFFIXES.values() else ''}"
 
 
 class SyncState(models.TextChoices):
@@ -49,7 +60,10 @@ class Character(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[MinLengthValidator(1)])
     avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
     introduction = models.TextField(blank=True)
-    basic_information = models.TextField(help_text="Persona and background (required).")
+    basic_information = models.TextField(
+        help_text="Persona and background (required).",
+        validators=[MaxLengthValidator(BASIC_INFORMATION_MAX_LENGTH)],
+    )
     opening_line = models.TextField(blank=True)
     traits = models.TextField(blank=True, help_text="Rules the character must follow.")
     chat_example = models.TextField(blank=True, help_text="Lines like {{user}}: … / {{char}}: …")
@@ -122,6 +136,8 @@ class Character(models.Model):
     last_sync_error = models.TextField(blank=True)
     remote_snapshot = models.JSONField(null=True, blank=True, editable=False)
     is_deleted = models.BooleanField(default=False, db_index=True)
+    # Which demo character `seed_demo` made this row as; a rename keeps it recognised.
+    seed_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,6 +212,9 @@ class CharacterPush(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set while a worker sends this push, so a retry cannot send it a second time meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The process holding the claim (characters.holders), so a worker restarted on its host can
+    # release it at once when that process is gone instead of waiting out the lease.
+    claimed_by = models.CharField(max_length=320, blank=True, editable=False)
     # Xingchen has no idempotency key: a create whose answer was lost (timeout, broken
     # connection, 5xx) may have made the character anyway. When it was sent and what it sent let
     # the next attempt find and adopt that character instead of creating a second one.

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from characters import sync, tasks
+from characters import holders, sync, tasks
 from characters.models import (
     OPEN_PUSH_STATES,
     Character,
@@ -114,7 +114,11 @@ class PullReport:
 
 
 def character_create(*, character: Character) -> Character:
-    """Saves a new character and queues its creation on Xingchen."""
+    """Saves a new character and queues its creation on Xingchen.
+
+    Raises ValidationError when the editor's fields break the change form's rules.
+    """
+    _validate_edit(character)
     with transaction.atomic():
         character.sync_state = SyncState.PENDING
         character.revision, character.pushed_revision = 1, 0
@@ -127,8 +131,10 @@ def character_update(*, character: Character) -> Character:
     """Saves the editor's fields of `character` and queues the update on Xingchen.
 
     Only LOCAL_FIELDS are written, so an edit never overwrites what a push or pull stored
-    meanwhile (the remote id above all).
+    meanwhile (the remote id above all). Raises ValidationError when they break the change
+    form's rules: nothing is saved, and no push that could only fail is queued.
     """
+    _validate_edit(character)
     with transaction.atomic():
         current = _lock(character.pk)
         if current.is_deleted:
@@ -171,9 +177,16 @@ def _needs_remote_delete(character: Character) -> bool:
 
 
 def character_apply_description(*, character: Character, text: str) -> Character:
-    """Adopts a generated description as the character's basic information."""
+    """Adopts a generated description as the character's basic information (validated like
+    any edit: raises ValidationError and saves nothing when the text breaks the rules)."""
     character.basic_information = text.strip()
     return character_update(character=character)
+
+
+def _validate_edit(character: Character) -> None:
+    """The change form's checks on the editor's fields, whoever changes them."""
+    exclude = [f.name for f in Character._meta.concrete_fields if f.name not in LOCAL_FIELDS]
+    character.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 def _lock(pk: int) -> Character:
@@ -277,6 +290,7 @@ def character_push_retry(*, push: CharacterPush) -> bool:
 
 def character_push_sweep(*, grace: timedelta = timedelta(minutes=2)) -> int:
     """Re-queues open pushes whose retry is overdue (a lost task, a restarted worker)."""
+    character_push_release_orphans()
     now = timezone.now()
     due = CharacterPush.objects.filter(
         state__in=[PushState.PENDING, PushState.FAILED], next_attempt_at__lte=now - grace
@@ -285,6 +299,30 @@ def character_push_sweep(*, grace: timedelta = timedelta(minutes=2)) -> int:
     for push_id in ids:
         tasks.character_push.delay(push_id)
     return len(ids)
+
+
+def character_push_release_orphans() -> int:
+    """Releases the claims of processes on this host that are gone and queues their pushes.
+
+    A worker killed while sending (SIGKILL, OOM) takes its broker message with it, and its claim
+    would hold the push for the whole lease. Run at worker start-up and by the sweep: a claim
+    is released only when its holder provably no longer runs, so a live sender (another worker,
+    a server process pushing from the admin, any process on another host) keeps its claim.
+    """
+    held = CharacterPush.objects.filter(state__in=OPEN_PUSH_STATES).exclude(claimed_by="")
+    released = 0
+    for push_id, holder in list(held.values_list("pk", "claimed_by")):
+        if not holders.is_gone(holder):
+            continue
+        now = timezone.now()
+        # Only while that holder still has it: a claim taken anew meanwhile belongs to a live one.
+        if CharacterPush.objects.filter(pk=push_id, claimed_by=holder).update(
+            claimed_until=None, claimed_by="", next_attempt_at=now, updated_at=now
+        ):
+            logger.info("Push %s was held by %s, which is gone: sending it again", push_id, holder)
+            tasks.character_push.delay(push_id)
+            released += 1
+    return released
 
 
 def _push_claim(push_id: int) -> _Claim | PushOutcome:
@@ -305,8 +343,10 @@ def _push_claim(push_id: int) -> _Claim | PushOutcome:
             return PushOutcome("waiting" if state == PushState.WAITING else "failed", message)
         push.operation = _intended_operation(character)
         push.attempts += 1
-        push.claimed_until = now + CLAIM_LEASE
-        push.save(update_fields=["operation", "attempts", "claimed_until", "updated_at"])
+        push.claimed_until, push.claimed_by = now + CLAIM_LEASE, holders.current()
+        push.save(
+            update_fields=["operation", "attempts", "claimed_until", "claimed_by", "updated_at"]
+        )
     avatar_name = character.avatar.name if character.avatar else ""
     return _Claim(push, character, character.revision, avatar_name, started_at=now)
 
@@ -354,11 +394,13 @@ def _push_create(claim: _Claim) -> _Sent:
     if adopted is not None:
         logger.info("Adopting character %s made by an unanswered create", adopted.remote_id)
         return adopted
+    # Recorded before sending: if this process dies mid-call, the next attempt looks first.
+    _record_unconfirmed_create(claim)
     try:
         remote_id = sync.remote_create(claim.character)
     except (XingchenError, TimeoutError) as exc:
-        if _create_may_have_landed(exc):
-            _record_unconfirmed_create(claim)
+        if not _create_may_have_landed(exc):
+            _forget_unconfirmed_create(claim)
         raise
     return _Sent(remote_id, claim.revision, claim.avatar_name)
 
@@ -383,6 +425,12 @@ def _record_unconfirmed_create(claim: _Claim) -> None:
         unconfirmed_create_at=claim.started_at,
         unconfirmed_create=record,
         updated_at=timezone.now(),
+    )
+
+
+def _forget_unconfirmed_create(claim: _Claim) -> None:
+    CharacterPush.objects.filter(pk=claim.push.pk).update(
+        unconfirmed_create_at=None, unconfirmed_create=None, updated_at=timezone.now()
     )
 
 
@@ -453,7 +501,7 @@ def _push_succeeded(claim: _Claim, *, sent: _Sent, remote: RemoteCharacter | Non
             push.state, push.sent_at = PushState.SENT, now
             done = SyncState.DELETED if character.is_deleted else SyncState.SYNCED
             character.sync_state, character.synced_at = done, now
-        push.claimed_until, push.last_error = None, ""
+        push.claimed_until, push.claimed_by, push.last_error = None, "", ""
         push.unconfirmed_create_at, push.unconfirmed_create = None, None
         push.save(
             update_fields=[
@@ -461,6 +509,7 @@ def _push_succeeded(claim: _Claim, *, sent: _Sent, remote: RemoteCharacter | Non
                 "next_attempt_at",
                 "sent_at",
                 "claimed_until",
+                "claimed_by",
                 "last_error",
                 "unconfirmed_create_at",
                 "unconfirmed_create",
@@ -532,9 +581,17 @@ def _push_reschedule(claim: _Claim, *, state: PushState, error: str, delay: floa
 
 
 def _push_close(push: CharacterPush, *, state: PushState, error: str) -> None:
-    push.state, push.last_error, push.claimed_until = state, error, None
+    push.state, push.last_error = state, error
+    push.claimed_until, push.claimed_by = None, ""
     push.save(
-        update_fields=["state", "last_error", "claimed_until", "next_attempt_at", "updated_at"]
+        update_fields=[
+            "state",
+            "last_error",
+            "claimed_until",
+            "claimed_by",
+            "next_attempt_at",
+            "updated_at",
+        ]
     )
 
 

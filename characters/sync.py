@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from characters.models import Character, CharacterType
-from characters.validators import AVATAR_MAX_BYTES
+from characters.validators import AVATAR_MAX_BYTES, AVATAR_SUFFIXES
 from platforms.http_download import DownloadError
 from platforms.xingchen.types import (
     AdvancedConfig,
@@ -287,7 +287,7 @@ def _image_suffix(body: bytes) -> str | None:
             image_format = image.format
     except (OSError, SyntaxError, ValueError):
         return None
-    return {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}.get(image_format or "")
+    return AVATAR_SUFFIXES.get(image_format or "")
 
 
 def _remote_id(character: Character) -> str:

@@ -12,11 +12,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from PIL import Image, UnidentifiedImageError
+from PIL.Image import DecompressionBombError
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_MAX_SIDE = 2048
 AVATAR_MIN_SIDE = 64
-AVATAR_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
+# The formats accepted, with the suffix a stored file of that format is named with.
+AVATAR_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 
 MAX_FUNCTIONS = 50  # Xingchen refuses more
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
@@ -27,8 +29,11 @@ MEMORY_TYPES = frozenset({"kv", "summary"})
 PLUGIN_NAMES = frozenset({"text_to_image_plugin", "reject_answer_plugin"})
 
 
-def validate_avatar(file: File) -> None:
-    """A real image of a common format, at most 2 MB and 2048 px, at least 64 px a side."""
+def validate_avatar(file: File) -> str:
+    """A real image of a common format, at most 2 MB and 2048 px, at least 64 px a side.
+
+    Returns the suffix its detected format is stored under (".png"...), whatever its name says.
+    """
     if file.size is not None and file.size > AVATAR_MAX_BYTES:
         raise ValidationError("The avatar must be 2 MB or smaller.", code="avatar_too_large")
     try:
@@ -36,13 +41,19 @@ def validate_avatar(file: File) -> None:
         with Image.open(file) as image:
             image.verify()
             image_format, (width, height) = image.format, image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         raise ValidationError(
             "Upload a valid image (PNG, JPEG, GIF or WebP).", code="not_image"
         ) from exc
     finally:
         file.seek(0)
-    if image_format not in AVATAR_FORMATS:
+    if image_format not in AVATAR_SUFFIXES:
         raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.", code="avatar_format")
     if max(width, height) > AVATAR_MAX_SIDE:
         raise ValidationError(
@@ -56,6 +67,7 @@ def validate_avatar(file: File) -> None:
             f"at least {AVATAR_MIN_SIDE}×{AVATAR_MIN_SIDE} is needed.",
             code="avatar_too_small",
         )
+    return AVATAR_SUFFIXES[image_format]
 
 
 def validate_function_list(value: Any) -> None:

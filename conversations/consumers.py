@@ -86,7 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _count_upstream_call(self) -> None:
         limited = await db_sync_to_async(ratelimits.hit)(
-            group="conversations.send", user_id=self.scope["user"].pk, rate_setting="CHAT_SEND_RATE"
+            group="conversations.send", key=self.scope["user"].pk, rate_setting="CHAT_SEND_RATE"
         )
         if limited:
             message = (

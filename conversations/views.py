@@ -37,7 +37,7 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def chat_page(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     limited = ratelimits.hit(
-        group="conversations.chat_page", user_id=request.user.pk, rate_setting="CHAT_PAGE_RATE"
+        group="conversations.chat_page", key=request.user.pk, rate_setting="CHAT_PAGE_RATE"
     )
     if limited:
         return _too_many_requests(request, limited)

@@ -1,4 +1,4 @@
-"""Per-user rate limits on what costs the product work, counted in Django's cache.
+"""Rate limits on what costs the product work, counted in Django's cache.
 
 django-ratelimit does the counting (fixed windows, shared by every process when the cache is
 Redis); the rates are settings read at call time, so an operator tunes them without code.
@@ -19,17 +19,18 @@ class Limited:
     retry_after: int
 
 
-def hit(*, group: str, user_id: int, rate_setting: str) -> Limited | None:
-    """Counts one action of `group` by this user; says when it goes over the setting's rate.
+def hit(*, group: str, key: object, rate_setting: str) -> Limited | None:
+    """Counts one action of `group` by `key` (a user id, an address, an email); says when it
+    goes over the setting's rate.
 
-    A rate setting of "" turns the limit off. The cache being down lets the action through:
-    a limit that cannot be counted must not lock everybody out of the chat.
+    A rate setting of "" turns the limit off. A cache that cannot count lets the action through:
+    a limit that cannot be counted must not lock everybody out.
     """
     rate = getattr(settings, rate_setting) or None
     usage = get_usage(
         None,  # the key below needs no request; the method check is skipped for ALL
         group=group,
-        key=lambda _group, _request: str(user_id),
+        key=lambda _group, _request: str(key),
         rate=rate,
         increment=True,
     )

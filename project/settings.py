@@ -8,6 +8,7 @@ Xingchen simulator. Production sets DATABASE_URL, REDIS_URL, XINGCHEN_API_KEY an
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,7 +41,7 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", default=True)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
+SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-change-me"
 if not DEBUG and SECRET_KEY.startswith("dev-only"):
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "template_partials",
+    "axes",
     "accounts",
     "characters",
     "conversations",
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a refused sign-in into the lockout page.
+    "accounts.middleware.LockoutMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -147,6 +151,47 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Sign-in throttling (django-axes) and password reset by email ---
+# The throttle backend refuses any sign-in, the right password included, while the account or
+# the client address has too many recent failures; the site's and the admin's login alike.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+# Two separate counters: one per username (from any address), one per address (any username).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # lockouts are kept, not a trail of every successful sign-in
+# The client address is REMOTE_ADDR unless a reverse proxy that overwrites this header (e.g.
+# X-Forwarded-For or X-Real-IP) stands in front: its right-most address is then taken. Never set
+# it without such a proxy, or clients choose their own address.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+# Password reset requests per client address and per email address (django-ratelimit windows).
+PASSWORD_RESET_IP_RATE = env_str("PASSWORD_RESET_IP_RATE", "10/h")
+PASSWORD_RESET_EMAIL_RATE = env_str("PASSWORD_RESET_EMAIL_RATE", "3/h")
+
+# Password reset is offered only when mail can be sent: EMAIL_HOST (SMTP) or EMAIL_BACKEND set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)  # implicit TLS, usually port 465
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)  # STARTTLS, usually 587
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_ENABLED = bool(EMAIL_HOST or env_str("EMAIL_BACKEND"))
+# Without a configured server, stray mail goes to the log instead of failing on localhost:25.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Persona Studio <noreply@localhost>")
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -159,6 +204,8 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (favicon.ico, which every page and the admin fetch).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -185,11 +232,16 @@ if not DEBUG:
 # Preloading is a commitment only the owner of the whole domain can make, so it stays opt-in and
 # `check --deploy` does not nag about it.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# axes.W002 looks for AxesMiddleware by name; accounts.middleware.LockoutMiddleware extends it.
+SILENCED_SYSTEM_CHECKS += ["axes.W002"]
 
 # --- Content-Security-Policy (django-csp) and Permissions-Policy, in development too, so a
 # violation shows in the browser console while developing ---
-# Browsers that predate CSP 3 do not let 'self' cover ws:/wss:, so the socket's origins are named.
-_SOCKET_ORIGINS = [origin.replace("http", "ws", 1) for origin in WEBSOCKET_ALLOWED_ORIGINS]
+# Browsers that predate CSP 3 do not let 'self' cover ws:/wss:, so the socket's origins are named
+# (but for IPv6 literals, which a CSP source cannot express).
+_SOCKET_ORIGINS = [
+    origin.replace("http", "ws", 1) for origin in WEBSOCKET_ALLOWED_ORIGINS if "[" not in origin
+]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -210,7 +262,6 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     for feature in (
         "accelerometer",
         "autoplay",
-        "bluetooth",
         "camera",
         "display-capture",
         "encrypted-media",

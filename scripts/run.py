@@ -1,162 +1,88 @@
 """`make run`: prepares the database and starts every process of the product in the foreground.
 
 daphne (HTTP + websockets), a Celery worker, Celery beat and, when no XINGCHEN_API_KEY is set, the
-bundled Xingchen simulator. Ctrl-C (or SIGTERM) stops all of them; so does any one of them dying.
+bundled Xingchen simulator, under scripts/supervise.py: one that dies is restarted, and Ctrl-C,
+SIGTERM or SIGHUP stop all of them within a few seconds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+from django.conf import settings
+from supervise import Stopped, Supervisor
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+# Celery's warm shutdown takes 4-6 s on the filesystem broker even when idle (its polling loop
+# sleeps out two 2 s drains), so the worker is killed after this grace. Nothing is lost: a push it
+# had taken stays a pending row in the database and goes out again when a worker next starts.
+STOP_GRACE = 2.0
 
 
-def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
 
 
-def start(name: str, argv: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
-    # Own session: Ctrl-C reaches only this supervisor, which then stops each child's whole group.
-    return name, subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+def _simulator_argv() -> list[str]:
+    port = str(settings.XINGCHEN_SIMULATOR_PORT)
+    return [
+        *[PY, "-m", "platforms.xingchen.simulator", "--host", "127.0.0.1", "--port", port],
+        *["--data-dir", str(settings.DATA_DIR / "simulator")],
+        *["--api-key", settings.XINGCHEN_API_KEY, "--public-url", f"http://127.0.0.1:{port}"],
+    ]
 
 
-def wait_for(url: str, deadline_s: float) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
-    return False
+def _services() -> dict[str, list[str]]:
+    celery = [PY, "-m", "celery", "-A", "project"]
+    schedule = str(settings.DATA_DIR / "celerybeat-schedule")
+    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(settings.PORT)]
+    return {
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
+        "daphne": [*daphne, "project.asgi:application"],
+    }
 
 
-def stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    # Each main process first: Celery then shuts its pool down warmly, finishing or requeueing
-    # the jobs in hand. Whatever is left of a group after that is killed.
-    for _, proc in children:
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.monotonic() + 15
-    for _, proc in children:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+def _run(supervisor: Supervisor) -> int:
+    for step in (["migrate", "--noinput"], ["recover_interrupted"], ["ensure_admin"]):
+        if supervisor.call(step[0], [PY, "manage.py", *step]) != 0:
+            return 1
+    if settings.XINGCHEN_USES_SIMULATOR:
+        supervisor.start("simulator", _simulator_argv())
+        health = f"{settings.XINGCHEN_BASE_URL}/_simulator/health"
+        if not supervisor.wait_until(lambda: _answers(health), 30):
+            print("The Xingchen simulator did not start.", file=sys.stderr)
+            return 1
+    if supervisor.call("seed_demo", [PY, "manage.py", "seed_demo"]) != 0:
+        return 1
+    for name, argv in _services().items():
+        supervisor.start(name, argv)
+    login = f"http://127.0.0.1:{settings.PORT}/accounts/login/"
+    if supervisor.wait_until(lambda: _answers(login), 60):
+        print(
+            f"\n  Persona Studio is running at http://localhost:{settings.PORT}/"
+            "  (Ctrl-C stops everything)\n",
+            flush=True,
+        )
+    supervisor.run_forever()
 
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.conf import settings
-
-    django.setup()
-    manage("migrate", "--noinput")
-    manage("recover_interrupted")
-    manage("ensure_admin")
-
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    sys.path.insert(0, str(ROOT))  # for project.settings, read (not set up) on first use
     try:
-        if settings.XINGCHEN_USES_SIMULATOR:
-            port = str(settings.XINGCHEN_SIMULATOR_PORT)
-            children.append(
-                start(
-                    "simulator",
-                    [
-                        PY,
-                        "-m",
-                        "platforms.xingchen.simulator",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        port,
-                        "--data-dir",
-                        str(settings.DATA_DIR / "simulator"),
-                        "--api-key",
-                        settings.XINGCHEN_API_KEY,
-                        "--public-url",
-                        f"http://127.0.0.1:{port}",
-                    ],
-                )
-            )
-            if not wait_for(f"{settings.XINGCHEN_BASE_URL}/_simulator/health", 30):
-                print("The Xingchen simulator did not start.", file=sys.stderr)
-                return 1
-        manage("seed_demo")
-        beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
-        children += [
-            start(
-                "worker",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "project",
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--concurrency",
-                    "2",
-                ],
-            ),
-            start(
-                "beat",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "project",
-                    "beat",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    beat_schedule,
-                ],
-            ),
-            start(
-                "daphne",
-                [
-                    PY,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(settings.PORT),
-                    "project.asgi:application",
-                ],
-            ),
-        ]
-        if wait_for(f"http://127.0.0.1:{settings.PORT}/accounts/login/", 60):
-            print(
-                f"\n  Persona Studio is running at http://localhost:{settings.PORT}/"
-                "  (Ctrl-C stops everything)\n",
-                flush=True,
-            )
-        while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; stopping.", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nStopping...", flush=True)
+        with Supervisor(cwd=ROOT, grace=STOP_GRACE) as supervisor:
+            return _run(supervisor)
+    except Stopped:
         return 0
-    finally:
-        stop_all(children)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("root", password=password())
 
 
-def _database_url() -> str:
+def current_database_url() -> str:
     from django.db import connection
 
     info = connection.settings_dict
@@ -104,7 +104,7 @@ def _worker_process(django_db_setup, django_db_blocker, simulator, tmp_path_fact
         yield None
         return
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = current_database_url()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

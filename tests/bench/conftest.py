@@ -36,7 +36,7 @@ from tests.bench.relay import (
     raise_open_files_limit,
     start_stamping_simulator,
 )
-from tests.conftest import _database_url
+from tests.conftest import current_database_url
 from tests.factories import character_create_synced
 from tests.simulator_fixture import SimulatorHandle
 
@@ -100,7 +100,7 @@ def relay_server(
 ) -> Iterator[DaphneServer]:
     """The product on daphne (`tests.bench.asgi`), on the test database, upstream the simulator."""
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = current_database_url()
     data_dir = tmp_path_factory.mktemp("relay-daphne")
     sim = relay_simulator
     env = {

@@ -324,7 +324,7 @@ def test_generate_description_shows_the_text_and_applies_it(admin_client):
     assert "【基本信息】" in generated
     assert "【基本信息】" in response.content.decode()
 
-    admin_client.post(f"{CHANGELIST_URL}{character.pk}/describe/", {"text": generated})
+    admin_client.post(f"{CHANGELIST_URL}{character.pk}/describe/", {"basic_information": generated})
     character.refresh_from_db()
     assert character.basic_information == generated.strip()
 

@@ -4,7 +4,10 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
+from characters import services
+from characters.management.commands.seed_demo import DEMO_CHARACTERS
 from characters.models import Character, CharacterPush, SyncState
+from tests.factories import character_create
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +47,52 @@ def test_seed_demo_succeeds_while_xingchen_is_down(sim, django_capture_on_commit
     assert Character.objects.count() == 4
     assert set(Character.objects.values_list("sync_state", flat=True)) == {SyncState.PENDING}
     assert CharacterPush.objects.filter(state="pending").count() == 4
+
+
+def test_a_renamed_demo_character_is_not_made_again(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    mira = Character.objects.get(name="Captain Mira Vance")
+    mira.name = "Admiral Mira"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.character_update(character=mira)
+    pushes = CharacterPush.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+
+    assert Character.objects.count() == 4
+    assert not Character.objects.filter(name="Captain Mira Vance").exists()
+    assert CharacterPush.objects.count() == pushes
+    mira.refresh_from_db()
+    assert (mira.name, mira.sync_state) == ("Admiral Mira", SyncState.SYNCED)
+
+
+def test_a_deleted_demo_character_stays_deleted(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+        services.character_delete(character=Character.objects.get(name="厨神阿福"))
+        call_command("seed_demo")
+
+    assert Character.objects.filter(is_deleted=False).count() == 3
+    assert Character.objects.filter(name="厨神阿福").count() == 1
+
+
+def test_demo_characters_seeded_before_seed_keys_are_adopted_once(
+    django_capture_on_commit_callbacks,
+):
+    # A database seeded by an older version: demo rows without a key, one of them renamed since.
+    older = {spec["name"]: spec for spec in DEMO_CHARACTERS}
+    character_create(name="林晚秋", basic_information=older["林晚秋"]["basic_information"])
+    renamed = character_create(
+        name="Mira", basic_information=older["Captain Mira Vance"]["basic_information"]
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+        call_command("seed_demo")
+
+    assert Character.objects.count() == 4
+    assert CharacterPush.objects.count() == 2  # only the two demo characters it had to make
+    renamed.refresh_from_db()
+    assert (renamed.name, renamed.seed_key) == ("Mira", "demo-mira-vance")

@@ -68,9 +68,7 @@ async def test_sends_over_the_limit_are_refused_and_not_kept(
     assert contents == ["Message 0", "Message 1"]
 
 
-def test_two_hundred_reloads_make_no_upstream_history_call(
-    settings, sim, alice_client, alice_chat
-):
+def test_two_hundred_reloads_make_no_upstream_history_call(settings, sim, alice_client, alice_chat):
     settings.CHAT_PAGE_RATE = ""
     before = len(sim.requests("aca-message-history"))
     for _ in range(200):

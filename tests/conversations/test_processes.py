@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 
 from conversations import tasks
 from conversations.models import Message
-from tests.conftest import _database_url
+from tests.conftest import current_database_url
 from tests.conversations.helpers import (
     DEADLINE_SECONDS,
     _session_cookie,
@@ -50,7 +50,7 @@ def other_process(simulator, tmp_path, request):
     """Another daphne process on the test database (and the same Redis, when set)."""
     env = getattr(request, "param", None) or {}
     server = start_daphne(
-        database_url=_database_url(), simulator=simulator, data_dir=tmp_path, env=env
+        database_url=current_database_url(), simulator=simulator, data_dir=tmp_path, env=env
     )
     yield server
     server.stop()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ROOT, _database_url, password
+from tests.conftest import ROOT, current_database_url, password
 from tests.live_server import start_daphne
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,7 +31,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 def live_asgi(django_db_setup, django_db_blocker, simulator, tmp_path_factory) -> Iterator[str]:
     """Base URL of a daphne process serving the project on the test database."""
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = current_database_url()
     server = start_daphne(
         database_url=database_url,
         simulator=simulator,

@@ -1,7 +1,9 @@
 """`manage.py seed_demo`: a few demo characters, created through the normal sync path.
 
-Idempotent: a demo character whose name already exists is left alone. The pushes are queued in
-the outbox, so this succeeds even when Xingchen cannot be reached yet.
+Idempotent: each demo character is known by its `seed_key`, so one that was renamed, edited or
+deleted is left alone and never made again. Rows from before seed keys existed are adopted once,
+by their demo name or persona text. The pushes are queued in the outbox, so this succeeds even
+when Xingchen cannot be reached yet.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 from PIL import Image, ImageDraw, ImageFont
 
 from characters import services
@@ -20,6 +23,7 @@ AVATAR_SIDE = 256
 
 DEMO_CHARACTERS: tuple[dict[str, Any], ...] = (
     {
+        "seed_key": "demo-lin-wanqiu",
         "initials": "LW",
         "colour": (122, 92, 160),
         "name": "林晚秋",
@@ -38,6 +42,7 @@ DEMO_CHARACTERS: tuple[dict[str, Any], ...] = (
         "short_term_memory_round": 20,
     },
     {
+        "seed_key": "demo-mira-vance",
         "initials": "MV",
         "colour": (36, 99, 158),
         "name": "Captain Mira Vance",
@@ -61,6 +66,7 @@ DEMO_CHARACTERS: tuple[dict[str, Any], ...] = (
         "role_types": ["Sci-fi", "Adventure"],
     },
     {
+        "seed_key": "demo-xiaozhi",
         "initials": "XZ",
         "colour": (35, 134, 96),
         "name": "学习助手小智",
@@ -77,6 +83,7 @@ DEMO_CHARACTERS: tuple[dict[str, Any], ...] = (
         "role_types": ["学习", "Assistant"],
     },
     {
+        "seed_key": "demo-a-fu",
         "initials": "AF",
         "colour": (196, 98, 45),
         "name": "厨神阿福",
@@ -116,7 +123,7 @@ class Command(BaseCommand):
         created = 0
         for spec in DEMO_CHARACTERS:
             fields = {k: v for k, v in spec.items() if k not in ("initials", "colour")}
-            if Character.objects.filter(name=fields["name"], is_deleted=False).exists():
+            if _known(fields):
                 continue
             character = Character(**fields)
             character.avatar.save(
@@ -127,3 +134,17 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo characters: {created} created, {len(DEMO_CHARACTERS) - created} already there."
         )
+
+
+def _known(fields: dict[str, Any]) -> bool:
+    """Whether this demo character was made before; adopts a row seeded before keys existed."""
+    if Character.objects.filter(seed_key=fields["seed_key"]).exists():
+        return True
+    same_demo = Q(name=fields["name"]) | Q(basic_information=fields["basic_information"])
+    unkeyed = Character.objects.filter(same_demo, seed_key__isnull=True, is_deleted=False)
+    pk = unkeyed.order_by("pk").values_list("pk", flat=True).first()
+    if pk is None:
+        return False
+    # Bookkeeping only: what Xingchen holds is unchanged, so nothing is pushed.
+    Character.objects.filter(pk=pk).update(seed_key=fields["seed_key"])
+    return True
