@@ -212,7 +212,7 @@ class CharacterPush(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set while a worker sends this push, so a retry cannot send it a second time meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
-    # The process holding the claim (characters.holders), so a worker restarted on its host can
+    # The process holding the claim (project.holders), so a worker restarted on its host can
     # release it at once when that process is gone instead of waiting out the lease.
     claimed_by = models.CharField(max_length=320, blank=True, editable=False)
     # Xingchen has no idempotency key: a create whose answer was lost (timeout, broken

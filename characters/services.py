@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from characters import holders, sync, tasks
+from characters import sync, tasks
 from characters.models import (
     OPEN_PUSH_STATES,
     Character,
@@ -31,6 +31,7 @@ from characters.models import (
 )
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import Character as RemoteCharacter
+from project import holders
 
 logger = logging.getLogger(__name__)
 

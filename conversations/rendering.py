@@ -107,6 +107,7 @@ def message_context(
             alternatives[position + 1] if position + 1 < len(alternatives) else None
         ),
         "function_call_json": _function_call_json(message.function_call),
+        "jobs": list(message.jobs.all()) if message.is_reply() and message.pk else [],
     }
 
 

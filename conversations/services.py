@@ -27,6 +27,7 @@ from conversations.models import ChatSession, Message
 from conversations.outbound import outbound_text
 from conversations.protocol import ErrorCode
 from conversations.replies import ReplyError, ReplyIds, ReplyRequest, upstream_for
+from jobs.kinds import picture as pictures
 from project.upstream import run_sync
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def session_history(
     shown = Message.objects.filter(session=session, is_chosen=True)
     if before is not None:
         shown = shown.filter(pk__lt=before)
-    rows = list(shown.order_by("-pk")[: size + 1])
+    rows = list(shown.prefetch_related("jobs__files").order_by("-pk")[: size + 1])
     return rows[:size][::-1], len(rows) > size
 
 
@@ -349,6 +350,8 @@ def message_finish(*, reply_id: int, outcome: ReplyOutcome, seq: int) -> Message
             ChatSession.objects.filter(pk=reply.session_id).update(
                 remote_session_id=remote_session_id
             )
+        if reply.state == Message.State.COMPLETE:
+            pictures.start_for_reply(reply)
         events.reply_done(reply, character=reply.session.character)
         if outcome.error_code:
             events.error(reply.session_id, outcome.error_code, outcome.error)

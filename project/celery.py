@@ -14,14 +14,16 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
-def _resend_pushes_of_dead_workers(**kwargs: Any) -> None:
+def _resume_work_of_dead_workers(**kwargs: Any) -> None:
     # A worker killed mid-push takes its message with it (the filesystem broker keeps none once
     # read): the outbox row is the record, and the push goes out again now, not after its lease.
     from django.db import connections
 
     from characters.services import character_push_release_orphans
+    from jobs.services import jobs_resume_orphans
 
     try:
         character_push_release_orphans()
+        jobs_resume_orphans()
     finally:
         connections.close_all()

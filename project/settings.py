@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "characters",
     "conversations",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
+# Job results (pictures in chats, converted documents): served only through an owner check.
+PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(DATA_DIR / "private")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
@@ -346,6 +349,8 @@ CELERY_BEAT_SCHEDULE["conversations-reply-sweep"] = {
     "task": "conversations.tasks.reply_sweep",
     "schedule": 15.0,
 }
+# Jobs: queued steps lost with a worker are found again, overdue jobs end as failed.
+CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "jobs.tasks.job_sweep", "schedule": 15.0}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Xingchen: the real API when a key is set, the bundled simulator otherwise ---
@@ -395,6 +400,19 @@ CHAT_HISTORY_IMPORT_INTERVAL = float(env_str("CHAT_HISTORY_IMPORT_INTERVAL", "60
 # loads, and sends plus regenerations over the socket, each of which costs an upstream call.
 CHAT_PAGE_RATE = env_str("CHAT_PAGE_RATE", "60/m")
 CHAT_SEND_RATE = env_str("CHAT_SEND_RATE", "20/m")
+
+# --- Jobs (jobs/) ---
+# How long each kind of job may take in all (seconds) before it ends as failed.
+JOB_DEADLINES = {
+    "picture": env_int("JOB_PICTURE_DEADLINE", 300),
+    "convert": env_int("JOB_CONVERT_DEADLINE", 600),
+    "describe": env_int("JOB_DESCRIBE_DEADLINE", 180),
+    "memory": env_int("JOB_MEMORY_DEADLINE", 180),
+}
+JOB_DEFAULT_DEADLINE = 300
+JOB_MAX_PICTURE_BYTES = env_int("JOB_MAX_PICTURE_BYTES", 20 * 1024 * 1024)
+# A step longer than this is presumed dead and may be run again by another worker.
+JOB_STEP_LEASE = env_int("JOB_STEP_LEASE", 120)
 
 # --- Health check and upstream robustness (project/health.py, characters/services.py) ---
 # /healthz probes the broker and Xingchen at most once per interval (seconds) per process and

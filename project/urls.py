@@ -28,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("characters/", include("characters.urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("conversations.urls")),
     re_path(r"^media/(?P<path>.*)$", media),
 ]

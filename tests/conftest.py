@@ -33,6 +33,7 @@ def _upstream_is_simulator(settings, simulator, tmp_path) -> Iterator[None]:
     settings.XINGCHEN_API_KEY = simulator.api_key
     settings.XINGCHEN_USES_SIMULATOR = True
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     reset_clients()
     yield
     reset_clients()

@@ -59,8 +59,20 @@ function placeMessage(html) {
     }
   }
   showStream(element);
+  if (window.htmx) window.htmx.process(element); // a job card in it polls while it runs
   if (stick) scrollToBottom();
   return element;
+}
+
+function placeJob(frame) {
+  const card = elementFromHtml(frame.html);
+  if (!card) return;
+  const existing = document.getElementById(card.id);
+  const holder = log.querySelector(`#msg-${frame.message_id} .msg-jobs`);
+  if (existing) existing.replaceWith(card);
+  else if (holder) holder.append(card);
+  else return;
+  if (window.htmx) window.htmx.process(card);
 }
 
 function showStream(element) {
@@ -111,6 +123,11 @@ const handlers = {
   done(frame) {
     state.streams.delete(frame.message_id);
     placeMessage(frame.html);
+  },
+  job(frame) {
+    const stick = nearBottom();
+    placeJob(frame);
+    if (stick) scrollToBottom();
   },
   error(frame) {
     showNotice(frame.message);

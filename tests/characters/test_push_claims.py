@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from characters import holders, services
+from characters import services
 from characters.models import CharacterPush, PushState, SyncState
+from project import holders
 from tests.characters.helpers import remote_character
 from tests.factories import character_create_synced
 from tests.simulator_fixture import ROOT
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _holder_of_a_finished_process() -> str:
-    code = "from characters import holders; print(holders.current())"
+    code = "from project import holders; print(holders.current())"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

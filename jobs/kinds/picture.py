@@ -1,0 +1,101 @@
+"""Pictures in chat: Xingchen's text-to-image plugin draws after a reply, as a task found by the
+reply's message id. Nothing on the reply says whether it started one, so every finished reply
+of a character with the plugin on is polled; "no task" ends the job quietly."""
+
+from __future__ import annotations
+
+import io
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from jobs.models import Job
+from jobs.steps import Again, Empty, Failed, Step, Succeeded, poll_delay
+from platforms.http_download import DownloadError
+from platforms.xingchen.errors import XingchenError
+from project.upstream import call_sync, downloader, run_sync
+
+PLUGIN = "text_to_image_plugin"
+_FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+
+
+def draws_pictures(character) -> bool:  # noqa: ANN001 - characters.models.Character
+    return any(
+        isinstance(plugin, dict) and plugin.get("name") == PLUGIN and plugin.get("enabled", True)
+        for plugin in character.platform_plugins or []
+    )
+
+
+def start_for_reply(reply) -> Job | None:  # noqa: ANN001 - conversations.models.Message
+    """Queues the poll of a finished reply's picture task when its character draws."""
+    from jobs.services import job_create
+
+    session = reply.session
+    if not reply.remote_message_id or not draws_pictures(session.character):
+        return None
+    return job_create(
+        owner=session.user,
+        kind=Job.Kind.PICTURE,
+        message=reply,
+        character=session.character,
+        note="Looking for a picture",
+    )
+
+
+def step(job: Job) -> Step:
+    from conversations.services import biz_user_id
+
+    message_id = job.message.remote_message_id if job.message else ""
+    if not message_id:
+        return Empty("This reply has no Xingchen message to draw for.")
+    try:
+        task = call_sync(
+            lambda c: c.image_poll(message_id=message_id, user_id=biz_user_id(job.owner_id))
+        )
+    except XingchenError as exc:
+        if exc.error_name == "ImageTaskNotFound":
+            return Empty("No picture with this reply.")
+        raise
+    if task.task_id and job.upstream_id != task.task_id:
+        job.upstream_id = task.task_id
+        job.save(update_fields=["upstream_id"])
+    if task.status == "running":
+        return Again(delay=poll_delay(job.steps), progress=min(90, 10 * job.steps), note="Drawing…")
+    if task.status != "success":
+        return Failed(task.error_message or "Xingchen could not draw this picture.")
+    if not task.file_urls:
+        return Failed("Xingchen finished the picture but sent no file.")
+    return _store_pictures(job, task.file_urls)
+
+
+def _store_pictures(job: Job, urls: list[str]) -> Step:
+    from jobs.services import store_file
+
+    for position, url in enumerate(urls):
+        if job.files.filter(position=position).exists():
+            continue  # stored by an earlier run of this step
+        try:
+            content = run_sync(
+                lambda url=url: downloader().download(url, max_bytes=settings.JOB_MAX_PICTURE_BYTES)
+            )
+        except DownloadError as exc:
+            return Failed(f"The picture could not be fetched from Xingchen: {exc}")
+        try:
+            detected = Image.open(io.BytesIO(content)).format
+        except UnidentifiedImageError:
+            return Failed("Xingchen sent a picture that is not an image.")
+        if detected not in _FORMATS:
+            return Failed(f"Xingchen sent a picture in an unsupported format ({detected}).")
+        suffix, content_type = _FORMATS[detected]
+        store_file(
+            job,
+            position=position,
+            name=f"picture-{job.pk}-{position + 1}.{suffix}",
+            content=content,
+            content_type=content_type,
+        )
+    return Succeeded({"pictures": len(urls)}, note="Picture ready")
