@@ -1,8 +1,9 @@
 """Character editing in the Django admin.
 
 Saving never calls Xingchen: it stores the row and its outbox entry, and a Celery task pushes.
-The sync actions (push now, pull, generate a description, versions) call services, which talk
-to Xingchen synchronously and report back through `messages`.
+The sync actions (push now, pull, versions) call services, which talk to Xingchen synchronously
+and report back through `messages`. A description is a job: the request only queues it, and its
+page (or its card anywhere) offers the result to accept or discard.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from characters import services
-from characters.forms import CharacterAdminForm, DescriptionForm
+from characters.forms import CharacterAdminForm, DescribeSourceForm, DescriptionForm
 from characters.models import OPEN_PUSH_STATES, Character, CharacterPush, SyncState
+from jobs.models import Job
+from jobs.services import JobNotFound, job_for_user
 from platforms.xingchen.errors import XingchenError
 
 _SYNC_FIELDS = (
@@ -111,6 +114,7 @@ class CharacterAdmin(admin.ModelAdmin):
                     "is_real_time",
                     "short_term_memory_round",
                     "long_term_memories",
+                    "reset_forgets_memories",
                     "platform_plugins",
                     "knowledge_bases",
                 )
@@ -233,7 +237,17 @@ class CharacterAdmin(admin.ModelAdmin):
     def generate_description(
         self, request: HttpRequest, queryset: QuerySet[Character]
     ) -> HttpResponse | None:
-        return self._one_character_page(request, queryset, "describe")
+        # Queued, not waited for: each description is written by a job.
+        jobs = [
+            services.character_describe_start(character=character, user=request.user)
+            for character in queryset.filter(is_deleted=False, manageable=True)
+        ]
+        if len(jobs) == 1:
+            return HttpResponseRedirect(_describe_job_url(jobs[0]))
+        self.message_user(
+            request, f"{len(jobs)} description(s) on their way; see them under Jobs.", messages.INFO
+        )
+        return HttpResponseRedirect(f"{reverse('jobs:list')}?kind={Job.Kind.DESCRIBE}")
 
     @admin.action(description="List versions on Xingchen", permissions=["view"])
     def list_versions(
@@ -260,6 +274,11 @@ class CharacterAdmin(admin.ModelAdmin):
             path("<int:pk>/resolve/", wrap(self.resolve_view), name="characters_character_resolve"),
             path(
                 "<int:pk>/describe/", wrap(self.describe_view), name="characters_character_describe"
+            ),
+            path(
+                "<int:pk>/describe/<int:job_id>/",
+                wrap(self.describe_job_view),
+                name="characters_character_describe_job",
             ),
             path(
                 "<int:pk>/versions/", wrap(self.versions_view), name="characters_character_versions"
@@ -326,28 +345,75 @@ class CharacterAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:characters_character_change", args=[pk]))
 
     def describe_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Asks for a description from text, a file or the persona, as a job."""
         character = self._character_for_change(request, pk)
-        change_url = reverse("admin:characters_character_change", args=[pk])
-        if request.method == "POST":
-            form = DescriptionForm(request.POST)
-            if form.is_valid():
-                try:
-                    services.character_apply_description(
-                        character=character, text=form.cleaned_data["basic_information"]
-                    )
-                except ValidationError as exc:
-                    form.add_service_errors(exc)
-                else:
-                    self.message_user(request, "The description is now the basic information.")
-                    return HttpResponseRedirect(change_url)
-            return self._render(request, "describe", character, {"form": form})
+        form = DescribeSourceForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = services.character_describe_start(
+                character=character,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                upload=form.cleaned_data["file"],
+            )
+            return HttpResponseRedirect(_describe_job_url(job))
+        jobs = character.jobs.filter(kind=Job.Kind.DESCRIBE).select_related("owner", "character")
+        context = {
+            "form": form,
+            "jobs": jobs.prefetch_related("files")[:3],
+            "title": f"{character}: generate a description",
+        }
+        return self._render(request, "describe", character, context)
+
+    def describe_job_view(self, request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
+        """A description job's card; once written, accept it (validated like the change form,
+        then pushed) or discard it."""
+        character = self._character_for_change(request, pk)
         try:
-            text = services.character_generate_description(character=character)
-        except XingchenError as exc:
-            _upstream_error(request, "Generating a description", exc)
-            return HttpResponseRedirect(change_url)
-        form = DescriptionForm(initial={"basic_information": text})
-        return self._render(request, "describe", character, {"generated": text, "form": form})
+            job = job_for_user(request.user, job_id)
+        except JobNotFound as exc:
+            raise Http404("No such job.") from exc
+        if job.kind != Job.Kind.DESCRIBE or job.character_id != character.pk:
+            raise Http404("No such job.")
+        context: dict[str, Any] = {"job": job, "title": f"{character}: description #{job.pk}"}
+        if request.method == "POST":
+            response = self._describe_decide(request, job, context)
+            if response is not None:
+                return response
+            job = job_for_user(request.user, job_id)
+        return self._render(request, "describe_job", character, {**context, "job": job})
+
+    def _describe_decide(
+        self, request: HttpRequest, job: Job, context: dict[str, Any]
+    ) -> HttpResponse | None:
+        """Carries out Accept or Discard; None (with what to show in `context`) when the page
+        must be shown again."""
+        change_url = reverse("admin:characters_character_change", args=[job.character_id])
+        try:
+            if request.POST.get("decision") == "discard":
+                services.character_describe_discard(user=request.user, job_id=job.pk)
+                self.message_user(request, "The description was discarded; nothing changed.")
+                return HttpResponseRedirect(change_url)
+            form = context["describe_form"] = DescriptionForm(request.POST)
+            if not form.is_valid():
+                return None
+            services.character_describe_accept(
+                user=request.user,
+                job_id=job.pk,
+                text=form.cleaned_data["basic_information"],
+                confirm=form.cleaned_data["confirm"],
+            )
+        except services.DescriptionChanged as exc:
+            context["describe_changed"] = True
+            messages.warning(request, str(exc))
+            return None
+        except services.DescriptionRefused as exc:
+            messages.error(request, str(exc))
+            return None
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return None
+        self.message_user(request, "The description is now the basic information.")
+        return HttpResponseRedirect(change_url)
 
     def versions_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         character = get_object_or_404(Character, pk=pk)
@@ -371,6 +437,10 @@ class CharacterAdmin(admin.ModelAdmin):
             **context,
         }
         return TemplateResponse(request, f"admin/characters/character/{page}.html", context)
+
+
+def _describe_job_url(job: Job) -> str:
+    return reverse("admin:characters_character_describe_job", args=[job.character_id, job.pk])
 
 
 _PULL_OUTCOMES = {

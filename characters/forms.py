@@ -87,9 +87,48 @@ class DescriptionForm(forms.Form):
         )
     )
 
+    confirm = forms.BooleanField(
+        required=False, label="Replace the basic information although it changed meanwhile"
+    )
+
     def add_service_errors(self, error: ValidationError) -> None:
         for name, messages in error.message_dict.items():
             self.add_error(name if name in self.fields else None, messages)
+
+
+class DescribeSourceForm(forms.Form):
+    """What Xingchen describes: pasted text, a file, or (neither) the character's persona."""
+
+    SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+    MAX_FILE_BYTES = 5 * 1024 * 1024
+
+    text = forms.CharField(
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
+        help_text="Notes, a story or a profile of the character.",
+    )
+    file = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(SUFFIXES)}),
+        help_text="Or a .txt, .md, .docx or .pdf file (at most 5 MB).",
+    )
+
+    def clean_file(self) -> UploadedFile | None:
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return None
+        if not upload.name.lower().endswith(self.SUFFIXES):
+            raise ValidationError("Upload a .txt, .md, .docx or .pdf file.")
+        if upload.size > self.MAX_FILE_BYTES:
+            raise ValidationError("The file is larger than 5 MB.")
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("text", "").strip() and data.get("file"):
+            raise ValidationError("Give either text or a file, not both.")
+        return data
 
 
 class GallerySearchForm(forms.Form):

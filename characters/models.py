@@ -93,6 +93,14 @@ class Character(models.Model):
         default=list, blank=True, validators=[validate_platform_plugins]
     )
     knowledge_bases = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    # Local only (Xingchen has no such setting): whether "Reset conversation" also forgets the
+    # facts and summaries remembered about the user (memories app).
+    reset_forgets_memories = models.BooleanField(
+        "reset forgets memories",
+        default=False,
+        help_text="When a user resets a chat, also forget what this character remembers "
+        "about them.",
+    )
 
     # Model parameters, sent with every chat with this character.
     model_name = models.CharField(max_length=100, blank=True)

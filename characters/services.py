@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, TypedDict
+from pathlib import Path
+from typing import Any, Literal, TypedDict
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from characters import sync, tasks
 from characters.models import (
@@ -29,6 +35,9 @@ from characters.models import (
     PushState,
     SyncState,
 )
+from jobs.models import Job
+from jobs.services import JobNotFound, job_create, job_for_user
+from jobs.storage import private_storage
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import Character as RemoteCharacter
 from project import holders
@@ -45,6 +54,7 @@ LOCAL_FIELDS = (
     "top_k",
     "max_length",
     "function_list",
+    "reset_forgets_memories",  # local only: never sent to Xingchen
 )
 _BOOKKEEPING_FIELDS = (
     "remote_id",
@@ -809,12 +819,122 @@ def character_conflict_rows(*, character: Character) -> list[tuple[str, object, 
 # --- other upstream features used by the admin -------------------------------------------------
 
 
-def character_generate_description(*, character: Character) -> str:
-    """A description Xingchen writes from the character's current persona text."""
-    source = character.basic_information.strip() or character.introduction.strip()
-    text = f"{character.name}\n{source}".strip()
-    return sync.remote_auto_desc(text)
-
-
 def character_versions_list(*, character: Character) -> list[RemoteCharacter]:
     return sync.remote_versions(character) if character.remote_id else []
+
+
+# --- descriptions written by Xingchen, as jobs -------------------------------------------------
+
+
+class DescriptionRefused(Exception):
+    """A decision on a description that cannot be taken; the message is meant for the editor."""
+
+
+class DescriptionChanged(DescriptionRefused):
+    """The basic information changed after the description was asked for: accepting would
+    overwrite that change, so it needs the editor's confirmation."""
+
+
+class DescriptionSourceGone(Exception):
+    """No file to hand out for this token (unknown token, or its job is no longer running)."""
+
+
+def character_can_describe(*, user: AbstractBaseUser, character: Character) -> bool:
+    """Staff who may edit characters, on a character this install manages."""
+    return (
+        user.is_staff
+        and user.has_perm("characters.change_character")
+        and character.manageable
+        and not character.is_deleted
+    )
+
+
+def character_describe_start(
+    *,
+    character: Character,
+    user: AbstractBaseUser,
+    text: str = "",
+    upload: UploadedFile | None = None,
+) -> Job:
+    """Queues a description of `character` written from `text`, from an uploaded file, or
+    (neither given) from its persona. Xingchen is called by the job, never here; the basic
+    information of now is kept so that accepting can tell whether it changed meanwhile."""
+    params: dict[str, Any] = {"original": character.basic_information}
+    if upload is not None:
+        name = get_valid_filename(upload.name or "source.txt")
+        stored = private_storage.save(f"describe/{uuid.uuid4().hex}{Path(name).suffix}", upload)
+        params |= {"source": "file", "file": stored, "file_name": name}
+    elif text.strip():
+        params |= {"source": "text", "text": text.strip()}
+    else:
+        source = character.basic_information.strip() or character.introduction.strip()
+        params |= {"source": "persona", "text": f"{character.name}\n{source}".strip()}
+    try:
+        return job_create(owner=user, kind=Job.Kind.DESCRIBE, params=params, character=character)
+    except Exception:
+        if "file" in params:
+            private_storage.delete(params["file"])
+        raise
+
+
+def character_describe_source(*, token: uuid.UUID) -> tuple[File, str]:
+    """The uploaded file of a running description job, for Xingchen to fetch by its token."""
+    job = Job.objects.filter(
+        public_token=token, kind=Job.Kind.DESCRIBE, status__in=Job.ACTIVE
+    ).first()
+    if job is None or not private_storage.exists(job.params.get("file") or ""):
+        raise DescriptionSourceGone(str(token))
+    return private_storage.open(job.params["file"]), job.params["file_name"]
+
+
+def character_describe_accept(
+    *, user: AbstractBaseUser, job_id: int, text: str, confirm: bool = False
+) -> Character:
+    """Makes the (possibly edited) description the basic information, through the same checks
+    as the change form, and queues its push. Raises ValidationError (nothing saved),
+    DescriptionChanged when the basic information changed since the job started and `confirm`
+    is off, and DescriptionRefused when the job has no undecided description."""
+    with transaction.atomic():
+        job = _describe_job_to_decide(user=user, job_id=job_id)
+        character = Character.objects.get(pk=job.character_id)
+        if character.is_deleted:
+            raise DescriptionRefused("This character has been deleted.")
+        if character.basic_information != job.params.get("original") and not confirm:
+            raise DescriptionChanged(
+                "The basic information was changed after this description was asked for. "
+                "Confirm to replace it anyway."
+            )
+        character_apply_description(character=character, text=text)
+        _describe_decided(job, user=user, decision="accepted")
+    return character
+
+
+def character_describe_discard(*, user: AbstractBaseUser, job_id: int) -> Job:
+    """Drops the description; the character stays as it is."""
+    with transaction.atomic():
+        job = _describe_job_to_decide(user=user, job_id=job_id)
+        _describe_decided(job, user=user, decision="discarded")
+    return job
+
+
+def _describe_job_to_decide(*, user: AbstractBaseUser, job_id: int) -> Job:
+    job = job_for_user(user, job_id)  # raises JobNotFound for jobs the user may not see
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.kind != Job.Kind.DESCRIBE or job.character_id is None:
+        raise JobNotFound(job_id)
+    if job.status != Job.Status.SUCCEEDED or not job.result.get("description"):
+        raise DescriptionRefused("This job has no description to accept or discard.")
+    if job.result.get("decision"):
+        raise DescriptionRefused(f"This description was already {job.result['decision']}.")
+    return job
+
+
+def _describe_decided(job: Job, *, user: AbstractBaseUser, decision: str) -> None:
+    job.result = {
+        **job.result,
+        "decision": decision,
+        "decided_by": user.get_username(),
+        "decided_at": timezone.now().isoformat(),
+    }
+    job.note = f"Description {decision}"
+    job.save(update_fields=["result", "note", "updated_at"])

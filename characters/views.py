@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from characters import services
 from characters.forms import GallerySearchForm
 from characters.models import Character
+from jobs.models import Job
 from project.http import HtmxHttpRequest
+
+RECENT_DESCRIBE_JOBS = 3
 
 GALLERY_PAGE_SIZE = 24
 
@@ -41,4 +48,37 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     character = _get_character_for_user(request.user, pk)
     context = {"character": character, "unavailable_reason": character.unavailable_reason()}
+    if services.character_can_describe(user=request.user, character=character):
+        context["describe_jobs"] = _describe_jobs(character)
     return render(request, "characters/detail.html", context)
+
+
+@require_POST
+def describe(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff: queue a description of the character from its persona; htmx gets the job card."""
+    character = _get_character_for_user(request.user, pk)
+    if not services.character_can_describe(user=request.user, character=character):
+        raise Http404("No such character.")
+    job = services.character_describe_start(character=character, user=request.user)
+    if not request.htmx:
+        return redirect("characters:detail", pk=pk)
+    return render(request, "jobs/_card.html", {"job": job})
+
+
+@login_not_required
+@require_GET
+def describe_source(request: HttpRequest, token: uuid.UUID) -> FileResponse:
+    """The file a running description job asks Xingchen to read; the token is the key."""
+    try:
+        handle, name = services.character_describe_source(token=token)
+    except services.DescriptionSourceGone as exc:
+        raise Http404("No such file.") from exc
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _describe_jobs(character: Character) -> list[Job]:
+    jobs = character.jobs.filter(kind=Job.Kind.DESCRIBE).select_related("owner", "character")
+    return list(jobs.prefetch_related("files")[:RECENT_DESCRIBE_JOBS])

@@ -16,6 +16,7 @@ from conversations.protocol import ErrorCode
 
 if TYPE_CHECKING:
     from characters.models import Character
+    from memories.services import ChatMemory
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ReplyRequest:
     is_regenerate: bool = False
     remote_query_id: str | None = None  # the question's upstream id, to regenerate it
     answer_id: str | None = None  # the previous turn's adopted alternative
+    memory: ChatMemory | None = None  # what the character remembers about the user
 
 
 @dataclass(frozen=True)

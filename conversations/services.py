@@ -28,6 +28,7 @@ from conversations.outbound import outbound_text
 from conversations.protocol import ErrorCode
 from conversations.replies import ReplyError, ReplyIds, ReplyRequest, upstream_for
 from jobs.kinds import picture as pictures
+from memories import services as memories
 from project.upstream import run_sync
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Turn:
     is_regenerate: bool = False
     remote_query_id: str | None = None  # the user message's id upstream, for a regenerate
     answer_id: str | None = None  # the adopted alternative of the previous turn
+    memory: memories.ChatMemory = field(default_factory=memories.ChatMemory)
 
     def request(self) -> ReplyRequest:
         """What goes upstream; every user-written text passes `outbound_text` here."""
@@ -76,6 +78,7 @@ class Turn:
             is_regenerate=self.is_regenerate,
             remote_query_id=self.remote_query_id,
             answer_id=self.answer_id,
+            memory=self.memory.map_texts(outbound_text),
         )
 
 
@@ -171,6 +174,7 @@ def session_reset(*, session: ChatSession, user: AbstractBaseUser) -> ChatSessio
         raise ChatRefused(exc.code, exc.message) from exc
     with transaction.atomic():
         ChatSession.objects.filter(pk=session.pk).update(status=ChatSession.Status.ARCHIVED)
+        memories.memory_after_reset(user_id=user.pk, character=character)
         return session_start(user=user, character=character)
 
 
@@ -352,6 +356,7 @@ def message_finish(*, reply_id: int, outcome: ReplyOutcome, seq: int) -> Message
             )
         if reply.state == Message.State.COMPLETE:
             pictures.start_for_reply(reply)
+            memories.memory_after_turn(reply=reply)
         events.reply_done(reply, character=reply.session.character)
         if outcome.error_code:
             events.error(reply.session_id, outcome.error_code, outcome.error)
@@ -511,4 +516,5 @@ def _turn(
         is_regenerate=is_regenerate,
         remote_query_id=remote_query_id,
         answer_id=answer_id,
+        memory=memories.memory_for_chat(user_id=user.pk, character_id=session.character_id),
     )

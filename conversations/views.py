@@ -13,6 +13,7 @@ from conversations import services
 from conversations.forms import HistoryPageForm, ScenarioForm
 from conversations.models import ChatSession, Message
 from conversations.services import ChatRefused, SessionNotFound
+from memories import services as memories
 from project import ratelimits
 from project.http import HtmxHttpRequest
 
@@ -132,4 +133,5 @@ def _sidebar(request: HtmxHttpRequest, session: ChatSession) -> dict[str, object
         "profile": profile_for(request.user),
         "current_session_id": current,
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        "memory": memories.memory_panel(user=request.user, character=session.character),
     }

@@ -24,12 +24,14 @@ from conversations.replies import (
     Usage,
 )
 from platforms.xingchen.errors import XingchenError
-from platforms.xingchen.types import ChatEvent, ChatMessage, ChatRequest, HistoryQuery
+from platforms.xingchen.types import ChatEvent, ChatMessage, ChatRequest, HistoryQuery, KvSchema
+from platforms.xingchen.types import ChatMemory as UpstreamMemory
 from platforms.xingchen.types import Message as UpstreamMessage
 from project.upstream import xingchen
 
 if TYPE_CHECKING:
     from characters.models import Character
+    from memories.services import ChatMemory
 
 HISTORY_PAGE_SIZE = 50
 HISTORY_MAX_PAGES = 4
@@ -130,7 +132,16 @@ def _chat_request(request: ReplyRequest) -> ChatRequest:
         top_k=character.top_k,
         max_length=character.max_length,
         function_list=character_function_defs(character),
+        memory=_memory(request.memory),
     )
+
+
+def _memory(memory: ChatMemory | None) -> UpstreamMemory | None:
+    """Remembered facts as kv tags of the user, the latest summary as its sentences."""
+    if not memory:
+        return None
+    tags = [KvSchema(role="user", key=f.key, values=list(f.values)) for f in memory.facts]
+    return UpstreamMemory(summaries=list(memory.summary), tags=tags)
 
 
 def _ids(event: ChatEvent) -> ReplyIds:

@@ -150,7 +150,7 @@ def _outcome_of_error(job: Job, exc: Exception) -> Step:
         wait = max(exc.retry_after or 0, 2.0 * job.steps)
         return Again(delay=min(wait, 60.0), note="Xingchen is busy; trying again")
     if isinstance(exc, XingchenError):
-        return Failed(f"Xingchen refused: {exc.message}")
+        return Failed(exc.message)  # the client words it for people, naming Xingchen
     logger.exception("Step of job %s failed", job.pk)
     return Failed("Something went wrong on our side; try again.")
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "characters",
     "conversations",
     "jobs",
+    "memories",
 ]
 
 MIDDLEWARE = [
@@ -313,7 +314,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # One server process in the embedded setup; the worker does not need what is cached here.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    BROKER_DIR = DATA_DIR / "broker"
+    # Processes with separate data folders (a test run and its worker) can share one broker.
+    BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(DATA_DIR / "broker")))
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
@@ -401,6 +403,11 @@ CHAT_HISTORY_IMPORT_INTERVAL = float(env_str("CHAT_HISTORY_IMPORT_INTERVAL", "60
 CHAT_PAGE_RATE = env_str("CHAT_PAGE_RATE", "60/m")
 CHAT_SEND_RATE = env_str("CHAT_SEND_RATE", "20/m")
 
+# --- Memory (memories/) ---
+# A memory job reads the latest turns after every this many user messages with a character
+# (0 turns memory off).
+MEMORY_EVERY_TURNS = env_int("MEMORY_EVERY_TURNS", 5)
+
 # --- Jobs (jobs/) ---
 # How long each kind of job may take in all (seconds) before it ends as failed.
 JOB_DEADLINES = {
@@ -413,6 +420,13 @@ JOB_DEFAULT_DEADLINE = 300
 JOB_MAX_PICTURE_BYTES = env_int("JOB_MAX_PICTURE_BYTES", 20 * 1024 * 1024)
 # A step longer than this is presumed dead and may be run again by another worker.
 JOB_STEP_LEASE = env_int("JOB_STEP_LEASE", 120)
+# Excel to Word: the workbooks accepted (bytes, sheets, rows per sheet), the largest document
+# taken back from Xingchen, and uploads per user (django-ratelimit rate; empty turns it off).
+JOB_CONVERT_MAX_BYTES = env_int("JOB_CONVERT_MAX_BYTES", 5 * 1024 * 1024)
+JOB_CONVERT_MAX_SHEETS = env_int("JOB_CONVERT_MAX_SHEETS", 20)
+JOB_CONVERT_MAX_ROWS = env_int("JOB_CONVERT_MAX_ROWS", 2000)
+JOB_CONVERT_MAX_DOCUMENT_BYTES = env_int("JOB_CONVERT_MAX_DOCUMENT_BYTES", 50 * 1024 * 1024)
+JOB_CONVERT_RATE = env_str("JOB_CONVERT_RATE", "30/h")
 
 # --- Health check and upstream robustness (project/health.py, characters/services.py) ---
 # /healthz probes the broker and Xingchen at most once per interval (seconds) per process and

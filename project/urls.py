@@ -29,6 +29,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("characters/", include("characters.urls")),
     path("jobs/", include("jobs.urls")),
+    path("memories/", include("memories.urls")),
     path("", include("conversations.urls")),
     re_path(r"^media/(?P<path>.*)$", media),
 ]

@@ -155,3 +155,13 @@ def celery_worker(_worker_process, settings):
     celery_app.conf.task_always_eager = False
     yield _worker_process
     celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def gate(simulator):
+    """A proxy before the simulator that can hold picture polls (tests.jobs.helpers.PollGate)."""
+    from tests.jobs.helpers import PollGate
+
+    proxy = PollGate(simulator.base_url)
+    yield proxy
+    proxy.shut()

@@ -59,7 +59,10 @@ def step(job: Job) -> Step:
     except XingchenError as exc:
         if exc.error_name == "ImageTaskNotFound":
             return Empty("No picture with this reply.")
-        raise
+        if exc.retryable:
+            raise  # the runner asks again with backoff
+        # The client's message already names Xingchen and says what it answered.
+        return Failed(f"Could not ask for the picture: {exc.message}")
     if task.task_id and job.upstream_id != task.task_id:
         job.upstream_id = task.task_id
         job.save(update_fields=["upstream_id"])
@@ -72,9 +75,18 @@ def step(job: Job) -> Step:
     return _store_pictures(job, task.file_urls)
 
 
+def prepare_retry(job: Job) -> None:
+    """The same reply's task is polled again; the card stays in sight while it is looked for."""
+    job.params = {**job.params, "retried": True}
+
+
 def _store_pictures(job: Job, urls: list[str]) -> Step:
     from jobs.services import store_file
 
+    if not _still_running(job):
+        # Cancelled (or taken over) while polling: the runner discards this step's outcome, and
+        # the picture must not turn up on a card that says "Cancelled".
+        return Empty("Cancelled before the picture was stored.")
     for position, url in enumerate(urls):
         if job.files.filter(position=position).exists():
             continue  # stored by an earlier run of this step
@@ -99,3 +111,9 @@ def _store_pictures(job: Job, urls: list[str]) -> Step:
             content_type=content_type,
         )
     return Succeeded({"pictures": len(urls)}, note="Picture ready")
+
+
+def _still_running(job: Job) -> bool:
+    return Job.objects.filter(
+        pk=job.pk, status=Job.Status.RUNNING, claimed_by=job.claimed_by
+    ).exists()

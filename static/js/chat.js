@@ -67,12 +67,28 @@ function placeMessage(html) {
 function placeJob(frame) {
   const card = elementFromHtml(frame.html);
   if (!card) return;
+  const stick = nearBottom();
   const existing = document.getElementById(card.id);
   const holder = log.querySelector(`#msg-${frame.message_id} .msg-jobs`);
   if (existing) existing.replaceWith(card);
   else if (holder) holder.append(card);
   else return;
   if (window.htmx) window.htmx.process(card);
+  keepBottomInView(card, stick);
+}
+
+function isJobCard(element) {
+  return element instanceof Element && element.matches(".job-card");
+}
+
+// A job card changes at the foot of a reply (a `job` frame, or its own polling). When the end of
+// the log was in view it stays in view, also once the card's picture has loaded and grown.
+function keepBottomInView(card, stick) {
+  if (!stick) return;
+  scrollToBottom();
+  for (const image of card.querySelectorAll("img")) {
+    if (!image.complete) image.addEventListener("load", scrollToBottom, { once: true });
+  }
 }
 
 function showStream(element) {
@@ -125,9 +141,7 @@ const handlers = {
     placeMessage(frame.html);
   },
   job(frame) {
-    const stick = nearBottom();
     placeJob(frame);
-    if (stick) scrollToBottom();
   },
   error(frame) {
     showNotice(frame.message);
@@ -298,10 +312,19 @@ function wireComposer() {
 
 function keepScrollWhenLoadingOlder() {
   let before = null;
-  log.addEventListener("htmx:beforeSwap", () => {
+  let jobStick = false; // a polling job card swaps itself below, not above, what is read
+  log.addEventListener("htmx:beforeSwap", (event) => {
+    if (isJobCard(event.target)) {
+      jobStick = nearBottom();
+      return;
+    }
     before = { height: log.scrollHeight, top: log.scrollTop };
   });
-  log.addEventListener("htmx:afterSwap", () => {
+  log.addEventListener("htmx:afterSwap", (event) => {
+    if (isJobCard(event.target)) {
+      keepBottomInView(event.target, jobStick);
+      return;
+    }
     if (!before) return;
     log.scrollTop = before.top + (log.scrollHeight - before.height);
     before = null;

@@ -312,30 +312,42 @@ def test_pull_all_button_imports_from_xingchen(admin_client):
     assert admin_client.get(f"{CHANGELIST_URL}pull-all/").status_code == 405
 
 
-def test_generate_description_shows_the_text_and_applies_it(admin_client):
+def test_generate_description_queues_a_job_whose_text_can_be_accepted(
+    admin_client, django_capture_on_commit_callbacks
+):
     character = character_create_synced(basic_information="A cheerful baker from Lyon.")
 
-    response = admin_client.post(
-        CHANGELIST_URL,
-        {"action": "generate_description", "_selected_action": [character.pk]},
-        follow=True,
-    )
-    generated = response.context["generated"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            CHANGELIST_URL,
+            {"action": "generate_description", "_selected_action": [character.pk]},
+        )
+    job_page = response["Location"]
+    page = admin_client.get(job_page)
+    generated = page.context["job"].result["description"]
     assert "【基本信息】" in generated
-    assert "【基本信息】" in response.content.decode()
+    assert "【基本信息】" in page.content.decode()
 
-    admin_client.post(f"{CHANGELIST_URL}{character.pk}/describe/", {"basic_information": generated})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(job_page, {"decision": "accept", "basic_information": generated})
     character.refresh_from_db()
     assert character.basic_information == generated.strip()
 
 
-def test_generate_description_reports_an_upstream_failure(admin_client, sim):
+def test_generate_description_reports_an_upstream_failure_on_the_job(
+    admin_client, sim, django_capture_on_commit_callbacks
+):
     character = character_create_synced()
-    sim.inject("aca-char-auto-desc", status=500, count=1)
+    sim.inject("aca-char-auto-desc", status=400, count=1)
 
-    response = admin_client.get(f"{CHANGELIST_URL}{character.pk}/describe/", follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            CHANGELIST_URL,
+            {"action": "generate_description", "_selected_action": [character.pk]},
+        )
+    page = admin_client.get(response["Location"]).content.decode()
 
-    assert "Generating a description failed" in response.content.decode()
+    assert "Xingchen rejected the request" in page and "Injected failure." in page
 
 
 def test_list_versions_shows_the_remote_versions(admin_client):

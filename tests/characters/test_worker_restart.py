@@ -15,7 +15,7 @@ import pytest
 from characters import services
 from characters.models import Character, CharacterPush, PushState, SyncState
 from project.upstream import call_sync
-from tests.characters.worker_process import WorkerProcess
+from tests.worker_process import WorkerProcess
 
 DEADLINE_SECONDS = 60.0
 
