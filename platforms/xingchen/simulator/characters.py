@@ -468,9 +468,11 @@ def search(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     )
     total = sim.store.scalar(f"SELECT COUNT(*) {base}", tuple(params))
     order_sql = ", ".join(f"{column} {direction}" for column, direction in ordering)
+    # Rows made in the same millisecond keep their creation order in the requested direction.
+    tie = ordering[-1][1] if ordering else "DESC"
     rows = sim.store.all(
         f"SELECT c.*, v.version AS v_version, v.fields AS v_fields, v.created_ms AS v_created, "
-        f"v.modified_ms AS v_modified {base} ORDER BY {order_sql}, c.pk DESC LIMIT ? OFFSET ?",
+        f"v.modified_ms AS v_modified {base} ORDER BY {order_sql}, c.pk {tie} LIMIT ? OFFSET ?",
         (*params, page.size, page.offset),
     )
     items = [
