@@ -23,6 +23,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from characters.models import Character
 from conversations.models import Message
 from conversations.protocol import MessagePayload
+from ratings.services import feedback_of, is_rateable
 
 ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -108,6 +109,7 @@ def message_context(
         ),
         "function_call_json": _function_call_json(message.function_call),
         "jobs": list(message.jobs.all()) if message.is_reply() and message.pk else [],
+        **_feedback_context(message),
     }
 
 
@@ -132,6 +134,13 @@ def message_payload(message: Message, *, character: Character) -> MessagePayload
         "content": message.content,
         "html": render_message(message, character=character),
     }
+
+
+def _feedback_context(message: Message) -> dict[str, object]:
+    """The owner's own 👍/👎 of a finished reply (never staff ratings)."""
+    if not message.pk or not is_rateable(message):
+        return {"can_give_feedback": False}
+    return {"can_give_feedback": True, "feedback": feedback_of(message)}
 
 
 def _alternatives_of(message: Message) -> list[int]:

@@ -208,7 +208,7 @@ def session_history(
     shown = Message.objects.filter(session=session, is_chosen=True)
     if before is not None:
         shown = shown.filter(pk__lt=before)
-    rows = list(shown.prefetch_related("jobs__files").order_by("-pk")[: size + 1])
+    rows = list(shown.prefetch_related("jobs__files", "feedback").order_by("-pk")[: size + 1])
     return rows[:size][::-1], len(rows) > size
 
 

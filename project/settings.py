@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "characters",
     "conversations",
     "jobs",
+    "ratings",
     "memories",
 ]
 
@@ -353,6 +354,11 @@ CELERY_BEAT_SCHEDULE["conversations-reply-sweep"] = {
 }
 # Jobs: queued steps lost with a worker are found again, overdue jobs end as failed.
 CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "jobs.tasks.job_sweep", "schedule": 15.0}
+# Ratings: overdue pushes of the staff consensus to Xingchen are re-queued every minute.
+CELERY_BEAT_SCHEDULE["ratings-push-sweep"] = {
+    "task": "ratings.tasks.rating_push_sweep",
+    "schedule": 60.0,
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Xingchen: the real API when a key is set, the bundled simulator otherwise ---

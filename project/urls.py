@@ -29,6 +29,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("characters/", include("characters.urls")),
     path("jobs/", include("jobs.urls")),
+    path("staff/ratings/", include("ratings.urls")),
+    path("", include(("ratings.urls_feedback", "feedback"))),
     path("memories/", include("memories.urls")),
     path("", include("conversations.urls")),
     re_path(r"^media/(?P<path>.*)$", media),
