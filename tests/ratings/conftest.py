@@ -43,16 +43,17 @@ def _workbench_defaults(db) -> None:
     ensure_defaults()
 
 
+def new_rater(user_model, username: str):
+    """A staff user in the Raters group."""
+    user = user_model.objects.create_user(username, password=password(), is_staff=True)
+    user.groups.add(raters_group())
+    return user
+
+
 @pytest.fixture
 def make_rater(django_user_model) -> Callable[[str], object]:
     """make_rater("rob") makes a staff user in the Raters group."""
-
-    def make(username: str):
-        user = django_user_model.objects.create_user(username, password=password(), is_staff=True)
-        user.groups.add(raters_group())
-        return user
-
-    return make
+    return lambda username: new_rater(django_user_model, username)
 
 
 @pytest.fixture

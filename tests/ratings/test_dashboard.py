@@ -7,12 +7,11 @@ import re
 from xml.etree import ElementTree
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from ratings.models import Rating, ReasonTag, UserFeedback
 from tests.factories import character_create, chat_session_create, message_create
-from tests.ratings.conftest import raters_group
+from tests.ratings.conftest import logged_in, new_rater
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +19,6 @@ DASHBOARD = reverse("ratings:dashboard")
 DAY_1 = dt.datetime(2025, 4, 1, 9, 0, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2025, 4, 2, 9, 0, tzinfo=dt.UTC)
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def make_rater(django_user_model, username: str):
-    user = django_user_model.objects.create_user(username, password="x-long-password")
-    user.groups.add(raters_group())
-    return user
 
 
 def rate(reply, rater, verdict, *, reasons=(), at):
@@ -59,7 +46,7 @@ def replies_of(session, count: int, *, at: dt.datetime) -> list:
 
 @pytest.fixture
 def ann(django_user_model):
-    return make_rater(django_user_model, "ann")
+    return new_rater(django_user_model, "ann")
 
 
 @pytest.fixture
@@ -74,8 +61,8 @@ def world(alice, ann, django_user_model):
     - reasons: repetitive 3, too-long 2, unsafe 1, of 15 ratings → repetitive 20 %.
     - 👎: Mei's users rated 4 replies, 2 of them 👎 → 50 %; Rin 1 of 1 → 100 %.
     """
-    ben = make_rater(django_user_model, "ben")
-    cal = make_rater(django_user_model, "cal")
+    ben = new_rater(django_user_model, "ben")
+    cal = new_rater(django_user_model, "cal")
     mei = character_create(name="Mei")
     rin = character_create(name="Rin")
     mei_replies = replies_of(chat_session_create(user=alice, character=mei), 6, at=DAY_1)
@@ -103,7 +90,7 @@ def rows_by_name(response) -> dict:
 
 
 def test_dashboard_shows_good_rate_by_consensus_with_counts(world, ann):
-    response = client_of(ann).get(DASHBOARD)
+    response = logged_in(ann).get(DASHBOARD)
 
     assert response.status_code == 200
     mei, rin = rows_by_name(response)["Mei"], rows_by_name(response)["Rin"]
@@ -115,7 +102,7 @@ def test_dashboard_shows_good_rate_by_consensus_with_counts(world, ann):
 
 
 def test_dashboard_shows_the_users_thumbs_down_rate_per_character(world, ann):
-    response = client_of(ann).get(DASHBOARD)
+    response = logged_in(ann).get(DASHBOARD)
 
     mei, rin = rows_by_name(response)["Mei"], rows_by_name(response)["Rin"]
     assert (mei.with_feedback, mei.thumbs_down) == (4, 2)
@@ -126,7 +113,7 @@ def test_dashboard_shows_the_users_thumbs_down_rate_per_character(world, ann):
 
 
 def test_dashboard_lists_the_top_reasons(world, ann):
-    response = client_of(ann).get(DASHBOARD)
+    response = logged_in(ann).get(DASHBOARD)
 
     reasons = [(r.slug, r.count) for r in response.context["stats"].reasons]
     assert reasons == [("repetitive", 3), ("too-long", 2), ("unsafe", 1)]
@@ -136,7 +123,7 @@ def test_dashboard_lists_the_top_reasons(world, ann):
 
 
 def test_dashboard_shows_cohens_kappa_and_not_enough_overlap(world, ann):
-    response = client_of(ann).get(DASHBOARD)
+    response = logged_in(ann).get(DASHBOARD)
 
     pairs = {(a.rater_a, a.rater_b): a for a in response.context["stats"].agreements}
     assert pairs["ann", "ben"].shared == 6
@@ -151,7 +138,7 @@ def test_dashboard_shows_cohens_kappa_and_not_enough_overlap(world, ann):
 
 
 def test_dashboard_trend_is_a_valid_accessible_svg_with_a_table_fallback(world, ann):
-    html = client_of(ann).get(DASHBOARD).content.decode()
+    html = logged_in(ann).get(DASHBOARD).content.decode()
 
     svg = ElementTree.fromstring(re.search(r"<svg.*?</svg>", html, re.S).group(0))
     assert svg.get("role") == "img"
@@ -164,7 +151,7 @@ def test_dashboard_trend_is_a_valid_accessible_svg_with_a_table_fallback(world, 
 
 
 def test_dashboard_filters_by_character_and_dates(world, ann):
-    client = client_of(ann)
+    client = logged_in(ann)
 
     only_rin = client.get(DASHBOARD, {"character": world["rin"].pk})
     assert list(rows_by_name(only_rin)) == ["Rin"]
@@ -176,7 +163,7 @@ def test_dashboard_filters_by_character_and_dates(world, ann):
 
 
 def test_dashboard_htmx_request_gets_only_the_report(world, ann):
-    response = client_of(ann).get(DASHBOARD, {"character": world["mei"].pk}, HTTP_HX_REQUEST="true")
+    response = logged_in(ann).get(DASHBOARD, {"character": world["mei"].pk}, HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="report"')
@@ -185,27 +172,27 @@ def test_dashboard_htmx_request_gets_only_the_report(world, ann):
 
 
 def test_dashboard_without_ratings_says_so(ann):
-    html = client_of(ann).get(DASHBOARD).content.decode()
+    html = logged_in(ann).get(DASHBOARD).content.decode()
 
     assert "No rated replies in this period." in html
     assert "Not enough overlap" in html
 
 
 def test_dashboard_is_for_raters_only(world, alice, staff, admin_user, client):
-    assert client_of(alice).get(DASHBOARD).status_code == 403
-    assert client_of(staff).get(DASHBOARD).status_code == 403
-    assert client_of(admin_user).get(DASHBOARD).status_code == 200
+    assert logged_in(alice).get(DASHBOARD).status_code == 403
+    assert logged_in(staff).get(DASHBOARD).status_code == 403
+    assert logged_in(admin_user).get(DASHBOARD).status_code == 200
     anonymous = client.get(DASHBOARD)
     assert anonymous.status_code == 302
     assert reverse("login") in anonymous["Location"]
 
 
 def test_dashboard_refuses_other_methods(ann):
-    assert client_of(ann).post(DASHBOARD).status_code == 405
+    assert logged_in(ann).post(DASHBOARD).status_code == 405
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(world, ann, django_assert_num_queries):
-    client = client_of(ann)
+    client = logged_in(ann)
 
     # Session, user, 2 permission lookups; 4 for the numbers; 3 for the filters' choices.
     with django_assert_num_queries(11):

@@ -10,30 +10,18 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
-from django.test import AsyncClient, Client
+from django.test import AsyncClient
 from django.urls import reverse
 
 from ratings.models import Rating, ReasonTag
 from tests.factories import character_create, chat_session_create, message_create
-from tests.ratings.conftest import raters_group
+from tests.ratings.conftest import logged_in, new_rater
 
 pytestmark = pytest.mark.django_db
 
 EXPORT = reverse("ratings:export")
 MARCH_1 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 MARCH_5 = dt.datetime(2025, 3, 5, 9, 0, tzinfo=dt.UTC)
-
-
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def make_rater(django_user_model, username: str):
-    user = django_user_model.objects.create_user(username, password="x-long-password")
-    user.groups.add(raters_group())
-    return user
 
 
 def rate(reply, rater, verdict, *, reasons=(), comment="", ideal="", at=MARCH_5) -> Rating:
@@ -52,12 +40,12 @@ def rate(reply, rater, verdict, *, reasons=(), comment="", ideal="", at=MARCH_5)
 
 @pytest.fixture
 def ann(django_user_model):
-    return make_rater(django_user_model, "ann")
+    return new_rater(django_user_model, "ann")
 
 
 @pytest.fixture
 def ben(django_user_model):
-    return make_rater(django_user_model, "ben")
+    return new_rater(django_user_model, "ben")
 
 
 @pytest.fixture
@@ -162,7 +150,7 @@ def as_csv(row: dict) -> dict:
 
 
 def test_jsonl_export_has_one_row_per_staff_rating_with_context_persona_and_consensus(world, ann):
-    response = client_of(ann).get(EXPORT, {"format": "jsonl"})
+    response = logged_in(ann).get(EXPORT, {"format": "jsonl"})
 
     assert response.status_code == 200
     assert response.streaming
@@ -173,7 +161,7 @@ def test_jsonl_export_has_one_row_per_staff_rating_with_context_persona_and_cons
 
 
 def test_csv_export_holds_the_same_rows_with_formula_cells_quoted(world, ann):
-    response = client_of(ann).get(EXPORT, {"format": "csv"})
+    response = logged_in(ann).get(EXPORT, {"format": "csv"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -188,7 +176,7 @@ def test_csv_export_holds_the_same_rows_with_formula_cells_quoted(world, ann):
 
 
 def test_export_applies_the_character_and_date_filters(world, ann):
-    client = client_of(ann)
+    client = logged_in(ann)
 
     only_rin = jsonl_rows(client.get(EXPORT, {"format": "jsonl", "character": world["rin"].pk}))
     assert [row["reply_id"] for row in only_rin] == [world["r3"].pk]
@@ -203,7 +191,7 @@ def test_export_applies_the_character_and_date_filters(world, ann):
 
 
 def test_export_filtered_by_rater_has_only_that_raters_rows_but_the_full_consensus(world, ann, ben):
-    response = client_of(ann).get(EXPORT, {"format": "jsonl", "rater": ann.pk})
+    response = logged_in(ann).get(EXPORT, {"format": "jsonl", "rater": ann.pk})
 
     rows = jsonl_rows(response)
     assert [(row["reply_id"], row["rater"]) for row in rows] == [
@@ -214,7 +202,7 @@ def test_export_filtered_by_rater_has_only_that_raters_rows_but_the_full_consens
 
 
 def test_export_filtered_by_verdict_and_reason(world, ann):
-    client = client_of(ann)
+    client = logged_in(ann)
     too_long = ReasonTag.objects.get(slug="too-long")
 
     by_reason = jsonl_rows(client.get(EXPORT, {"format": "jsonl", "reason": too_long.pk}))
@@ -224,14 +212,14 @@ def test_export_filtered_by_verdict_and_reason(world, ann):
 
 
 def test_export_context_size_can_be_chosen(world, ann):
-    rows = jsonl_rows(client_of(ann).get(EXPORT, {"format": "jsonl", "context": 1}))
+    rows = jsonl_rows(logged_in(ann).get(EXPORT, {"format": "jsonl", "context": 1}))
 
     r2_row = next(row for row in rows if row["reply_id"] == world["r2"].pk)
     assert r2_row["context"] == [{"role": "user", "content": "Any cake?"}]
 
 
 def test_csv_export_of_nothing_is_just_the_header(world, ann):
-    response = client_of(ann).get(EXPORT, {"format": "csv", "since": "2030-01-01"})
+    response = logged_in(ann).get(EXPORT, {"format": "csv", "since": "2030-01-01"})
 
     body = b"".join(response.streaming_content).decode()
     assert body.strip() == (
@@ -241,20 +229,20 @@ def test_csv_export_of_nothing_is_just_the_header(world, ann):
 
 
 def test_export_refuses_an_unknown_format(world, ann):
-    assert client_of(ann).get(EXPORT, {"format": "xlsx"}).status_code == 400
-    assert client_of(ann).get(EXPORT).status_code == 400
+    assert logged_in(ann).get(EXPORT, {"format": "xlsx"}).status_code == 400
+    assert logged_in(ann).get(EXPORT).status_code == 400
 
 
 def test_export_is_for_raters_only(world, alice, staff, client):
-    assert client_of(alice).get(EXPORT, {"format": "csv"}).status_code == 403
-    assert client_of(staff).get(EXPORT, {"format": "csv"}).status_code == 403
+    assert logged_in(alice).get(EXPORT, {"format": "csv"}).status_code == 403
+    assert logged_in(staff).get(EXPORT, {"format": "csv"}).status_code == 403
     anonymous = client.get(EXPORT, {"format": "csv"})
     assert anonymous.status_code == 302
     assert reverse("login") in anonymous["Location"]
 
 
 def test_export_refuses_other_methods(world, ann):
-    assert client_of(ann).post(EXPORT, {"format": "csv"}).status_code == 405
+    assert logged_in(ann).post(EXPORT, {"format": "csv"}).status_code == 405
 
 
 @pytest.mark.django_db(transaction=True)
