@@ -320,20 +320,13 @@ def character_push_release_orphans() -> int:
     is released only when its holder provably no longer runs, so a live sender (another worker,
     a server process pushing from the admin, any process on another host) keeps its claim.
     """
-    held = CharacterPush.objects.filter(state__in=OPEN_PUSH_STATES).exclude(claimed_by="")
-    released = 0
-    for push_id, holder in list(held.values_list("pk", "claimed_by")):
-        if not holders.is_gone(holder):
-            continue
-        now = timezone.now()
-        # Only while that holder still has it: a claim taken anew meanwhile belongs to a live one.
-        if CharacterPush.objects.filter(pk=push_id, claimed_by=holder).update(
-            claimed_until=None, claimed_by="", next_attempt_at=now, updated_at=now
-        ):
-            logger.info("Push %s was held by %s, which is gone: sending it again", push_id, holder)
-            tasks.character_push.delay(push_id)
-            released += 1
-    return released
+    now = timezone.now()
+    open_pushes = CharacterPush.objects.filter(state__in=OPEN_PUSH_STATES)
+    released = holders.release_dead_claims(open_pushes, next_attempt_at=now, updated_at=now)
+    for push_id, holder in released:
+        logger.info("Push %s was held by %s, which is gone: sending it again", push_id, holder)
+        tasks.character_push.delay(push_id)
+    return len(released)
 
 
 def _push_claim(push_id: int) -> _Claim | PushOutcome:

@@ -284,13 +284,8 @@ def jobs_resume_orphans() -> int:
 
 def _release_dead_claims() -> list[int]:
     """Steps whose process is provably gone (killed mid-step) are freed and due now."""
-    now = timezone.now()
-    released = []
-    claimed = Job.objects.filter(status__in=Job.ACTIVE).exclude(claimed_by="")
-    for job_id, holder in list(claimed.values_list("pk", "claimed_by")):
-        if holders.is_gone(holder) and Job.objects.filter(pk=job_id, claimed_by=holder).update(
-            claimed_by="", claimed_until=None, next_run_at=now
-        ):
-            logger.info("Job %s was being run by %s, which is gone: resuming it", job_id, holder)
-            released.append(job_id)
-    return released
+    active = Job.objects.filter(status__in=Job.ACTIVE)
+    released = holders.release_dead_claims(active, next_run_at=timezone.now())
+    for job_id, holder in released:
+        logger.info("Job %s was being run by %s, which is gone: resuming it", job_id, holder)
+    return [job_id for job_id, _ in released]

@@ -21,9 +21,11 @@ def _resume_work_of_dead_workers(**kwargs: Any) -> None:
 
     from characters.services import character_push_release_orphans
     from jobs.services import jobs_resume_orphans
+    from ratings.services import rating_push_release_orphans
 
     try:
         character_push_release_orphans()
         jobs_resume_orphans()
+        rating_push_release_orphans()
     finally:
         connections.close_all()

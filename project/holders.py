@@ -53,3 +53,19 @@ def is_gone(holder: str) -> bool:
         return True
     except (psutil.AccessDenied, ValueError):
         return False
+
+
+def release_dead_claims(claimed, **fields: object) -> list[tuple[int, str]]:  # noqa: ANN001
+    """Frees the claims (`claimed_by`, `claimed_until`) of the rows of a queryset whose holder is
+    provably gone, also setting `fields`; returns the (id, holder) pairs it freed.
+
+    A row is freed only while that holder still has it: a claim taken anew meanwhile belongs to
+    a live process. A live holder, or one on another host, keeps its claim until its lease ends.
+    """
+    released = []
+    for pk, holder in list(claimed.exclude(claimed_by="").values_list("pk", "claimed_by")):
+        if is_gone(holder) and claimed.model.objects.filter(pk=pk, claimed_by=holder).update(
+            claimed_by="", claimed_until=None, **fields
+        ):
+            released.append((pk, holder))
+    return released

@@ -350,21 +350,13 @@ def _overdue_pushes(before: object) -> QuerySet[RatingPush]:
 def rating_push_release_orphans() -> int:
     """Frees the claims of processes on this host that are gone, and queues their pushes
     (a live holder, or one on another host, keeps its claim until the lease ends)."""
-    held = RatingPush.objects.filter(state__in=_OPEN_STATES).exclude(claimed_by="")
-    released = 0
-    for push_id, holder in list(held.values_list("pk", "claimed_by")):
-        if not holders.is_gone(holder):
-            continue
-        now = timezone.now()
-        if RatingPush.objects.filter(pk=push_id, claimed_by=holder).update(
-            claimed_until=None, claimed_by="", next_attempt_at=now, updated_at=now
-        ):
-            logger.info(
-                "Rating push %s was held by %s, which is gone: sending again", push_id, holder
-            )
-            tasks.rating_push.delay(push_id)
-            released += 1
-    return released
+    now = timezone.now()
+    open_pushes = RatingPush.objects.filter(state__in=_OPEN_STATES)
+    released = holders.release_dead_claims(open_pushes, next_attempt_at=now, updated_at=now)
+    for push_id, holder in released:
+        logger.info("Rating push %s was held by %s, which is gone: sending again", push_id, holder)
+        tasks.rating_push.delay(push_id)
+    return len(released)
 
 
 # --- users' own feedback -----------------------------------------------------------------------
