@@ -155,6 +155,19 @@ def celery_worker(_worker_process, settings):
     celery_app.conf.task_always_eager = False
     yield _worker_process
     celery_app.conf.task_always_eager = True
+    _wait_until_worker_idle()
+
+
+def _wait_until_worker_idle(deadline_s: float = 30.0) -> None:
+    """Lets the worker finish what the test queued (retries scheduled for later included), so
+    it does not write into the next test's database while that one is being cleaned."""
+    inspect = celery_app.control.inspect(timeout=1.0)
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        busy = [inspect.active() or {}, inspect.reserved() or {}, inspect.scheduled() or {}]
+        if not any(tasks for replies in busy for tasks in replies.values()):
+            return
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -165,3 +178,13 @@ def gate(simulator):
     proxy = PollGate(simulator.base_url)
     yield proxy
     proxy.shut()
+
+
+@pytest.fixture
+async def replies_end_with_the_test():
+    """Lets every reply and import a test started finish before the database is cleaned."""
+    from conversations import history, streaming
+
+    yield
+    await streaming.wait_for_generations(timeout=20)
+    await history.wait_for_imports(timeout=20)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations import history, services, streaming
+from conversations import services
 from tests.factories import character_create_synced
 
 
@@ -18,11 +18,3 @@ def character(sim):
 def alice_chat(alice, character):
     """Alice's active session with Lin, begun with the opening line."""
     return services.session_start(user=alice, character=character)
-
-
-@pytest.fixture
-async def replies_end_with_the_test():
-    """Lets every reply and import a test started finish before the database is cleaned."""
-    yield
-    await streaming.wait_for_generations(timeout=20)
-    await history.wait_for_imports(timeout=20)

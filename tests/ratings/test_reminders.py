@@ -36,7 +36,7 @@ def _import(session: ChatSession) -> list[Message]:
 
 
 async def test_a_reminder_reaches_xingchen_and_shows_at_once_in_the_users_open_chat(
-    sim, alice, rater, character, alice_chat
+    sim, alice, rater, character, alice_chat, replies_end_with_the_test
 ):
     socket = await open_socket(alice, alice_chat.pk)
     try:
