@@ -34,6 +34,7 @@ from ratings.models import (
     UserFeedback,
     Verdict,
 )
+from ratings.stats import Vote, consensus_of
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +157,13 @@ def _revision_keep(rating: Rating, *, changed_by: AbstractBaseUser, at: object) 
 
 def consensus(message: Message) -> str | None:
     """ "good" or "bad" as most staff ratings say; a tie goes to the latest rating."""
-    verdicts = list(
-        Rating.objects.filter(message=message)
-        .order_by("-updated_at", "-pk")
-        .values_list("verdict", flat=True)
+    ratings = Rating.objects.filter(message=message).values_list(
+        "rater_id", "verdict", "updated_at", "pk"
     )
-    if not verdicts:
-        return None
-    good = verdicts.count(Verdict.GOOD)
-    bad = len(verdicts) - good
-    if good == bad:
-        return verdicts[0]
-    return Verdict.GOOD if good > bad else Verdict.BAD
+    return consensus_of(
+        Vote(message.pk, rater_id, verdict, updated_at, pk)
+        for rater_id, verdict, updated_at, pk in ratings
+    )
 
 
 # --- the outbox --------------------------------------------------------------------------------
