@@ -67,6 +67,14 @@ async def frames_until(
             return frames
 
 
+async def joined(communicator: WebsocketCommunicator) -> None:
+    """Returns once the socket has joined its session: the consumer handles frames in order, so
+    the answer to a malformed frame comes after its connect (and any snapshot) has finished."""
+    await communicator.send_to(text_data="[]")
+    frames = await frames_until(communicator, of_type("error"))
+    assert [f["type"] for f in frames] == ["error"], frames
+
+
 def of_type(kind: str) -> Callable[[Frame], bool]:
     return lambda frame: frame["type"] == kind
 

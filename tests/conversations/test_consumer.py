@@ -18,6 +18,7 @@ from project.upstream import xingchen
 from tests.conversations.helpers import (
     deltas,
     frames_until,
+    joined,
     of_type,
     open_socket,
     recording_statements,
@@ -154,6 +155,7 @@ async def test_two_tabs_see_the_same_stream(sim, alice, alice_chat):
     sim.configure(tokens_per_second=200)
     one = await open_socket(alice, alice_chat.pk)
     two = await open_socket(alice, alice_chat.pk)
+    await joined(two)
     try:
         frames_one = await send_and_finish(one, "Hello from the first tab.")
         frames_two = await frames_until(two, of_type("done"))
