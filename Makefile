@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SDK_VENV := .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
+DMS_SDK_VENV := .venv-dms-sdk
+DMS_SDK_STAMP := $(DMS_SDK_VENV)/.installed
 
 .PHONY: run test lint audit format bench install system-packages clean
 
 run: $(STAMP)
 	$(PY) scripts/run.py
 
-test: $(STAMP) $(SDK_STAMP) system-packages
+test: $(STAMP) $(SDK_STAMP) $(DMS_SDK_STAMP) system-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -59,9 +61,16 @@ $(SDK_STAMP):
 	$(SDK_VENV)/bin/python -m pip install --quiet 'xingchen==1.1.5' requests sseclient-py 'urllib3<2.1'
 	touch $(SDK_STAMP)
 
+# The official DMS SDK (Tea stack, requests, aiohttp) stays out of the app; the DMS
+# compatibility tests run it against the DMS simulator.
+$(DMS_SDK_STAMP):
+	test -x $(DMS_SDK_VENV)/bin/python || $(PYTHON) -m venv $(DMS_SDK_VENV)
+	$(DMS_SDK_VENV)/bin/python -m pip install --quiet 'alibabacloud-dms-enterprise20181101==3.0.0'
+	touch $(DMS_SDK_STAMP)
+
 # Headless Chromium and CJK fonts for the browser tests (Debian packages).
 system-packages:
 	@bash scripts/system_packages.sh
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) $(DMS_SDK_VENV) data .pytest_cache .ruff_cache

@@ -58,6 +58,7 @@ class CharacterAdmin(admin.ModelAdmin):
     list_display = (
         "avatar_thumb",
         "name",
+        "reply_platform",
         "sync_badge",
         "open_pushes",
         "audit_status",
@@ -67,6 +68,7 @@ class CharacterAdmin(admin.ModelAdmin):
     )
     list_display_links = ("avatar_thumb", "name")
     list_filter = (
+        "reply_platform",
         "sync_state",
         "audit_status",
         "config_status",
@@ -78,6 +80,10 @@ class CharacterAdmin(admin.ModelAdmin):
     readonly_fields = ("avatar_preview", *_SYNC_FIELDS)
     actions = ("push_now", "pull_selected", "generate_description", "list_versions")
     list_per_page = 50
+
+    class Media:
+        js = ("js/character_platform.js",)
+
     fieldsets = (
         (
             "Persona",
@@ -97,27 +103,62 @@ class CharacterAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Behaviour",
+            "Replies",
             {
+                "fields": ("reply_platform", "reset_forgets_memories"),
+                "description": "Which upstream writes this character's replies. Only the "
+                "settings of the chosen platform are shown below.",
+            },
+        ),
+        (
+            "Xingchen: behaviour",
+            {
+                "classes": ("platform-settings", "platform-xingchen"),
                 "fields": (
                     "model_name",
                     ("temperature", "top_p", "top_k", "max_length"),
                     "function_list",
-                )
+                ),
             },
         ),
         (
-            "Memory and plugins",
+            "Xingchen: memory and plugins",
             {
+                "classes": ("platform-settings", "platform-xingchen"),
                 "fields": (
                     ("is_real_info", "search_keyword"),
                     "is_real_time",
                     "short_term_memory_round",
                     "long_term_memories",
-                    "reset_forgets_memories",
                     "platform_plugins",
                     "knowledge_bases",
-                )
+                ),
+            },
+        ),
+        (
+            "DMS: Qwen with personal-data masking",
+            {
+                "classes": ("platform-settings", "platform-dms"),
+                "fields": (
+                    "dms_model",
+                    ("dms_masking", "dms_masking_rule"),
+                    ("dms_temperature", "dms_top_p", "dms_top_k"),
+                    ("dms_presence_penalty", "dms_seed", "dms_max_tokens"),
+                    ("dms_thinking", "dms_thinking_budget"),
+                    "dms_web_search",
+                ),
+            },
+        ),
+        (
+            "Lingma: answers from knowledge bases",
+            {
+                "classes": ("platform-settings", "platform-lingma"),
+                "fields": (
+                    "lingma_team_docs",
+                    "lingma_kb_ids",
+                    ("lingma_temperature", "lingma_top_p", "lingma_top_k"),
+                    ("lingma_seed", "lingma_max_tokens"),
+                ),
             },
         ),
         ("Permissions", {"fields": ("perm_is_public", "perm_allow_chat", "perm_allow_api")}),

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from characters.knowledge_bases import KnowledgeBasesUnavailable, knowledge_base_choices
 from characters.models import Character
 from characters.services import LOCAL_FIELDS
 from characters.validators import validate_avatar
@@ -61,6 +62,10 @@ class CharacterAdminForm(forms.ModelForm):
             for name in _JSON_HELP
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lingma_kb_ids"] = _knowledge_base_field(self.initial.get("lingma_kb_ids"))
+
     def clean_avatar(self) -> Any:
         avatar = self.cleaned_data.get("avatar")
         # Only a new upload is checked; the stored file passed these checks when it came in.
@@ -68,6 +73,52 @@ class CharacterAdminForm(forms.ModelForm):
             # Named after what it is, not what it was called: the suffix sets its Content-Type.
             avatar.name = f"avatar{validate_avatar(avatar)}"
         return avatar
+
+
+class _KnowledgeBaseIdsField(forms.CharField):
+    """Ids typed by hand when the organisation's list cannot be read."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else (value or "")
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value)
+        return [kb_id.strip() for kb_id in text.replace("\n", ",").split(",") if kb_id.strip()]
+
+
+def _knowledge_base_field(stored: list[str] | None) -> forms.Field:
+    """Checkboxes of the organisation's knowledge bases; ids no longer listed are shown, and
+    refused on save as Lingma would refuse them."""
+    label = "Knowledge bases"
+    try:
+        choices = knowledge_base_choices()
+    except KnowledgeBasesUnavailable as exc:
+        return _KnowledgeBaseIdsField(
+            label=label,
+            required=False,
+            help_text=f"The list could not be read ({exc.message}); type ids separated by commas.",
+        )
+    listed = {kb_id for kb_id, _ in choices}
+    missing = [
+        (kb_id, f"{kb_id} (no longer listed)") for kb_id in stored or [] if kb_id not in listed
+    ]
+    return forms.MultipleChoiceField(
+        label=label,
+        required=False,
+        choices=[*choices, *missing],
+        widget=forms.CheckboxSelectMultiple,
+        validators=[_listed_in(listed)],
+        help_text="None ticked: all of the organisation's question-and-answer knowledge bases.",
+    )
+
+
+def _listed_in(listed: set[str]) -> Any:
+    def validate(value: list[str]) -> None:
+        gone = [kb_id for kb_id in value if kb_id not in listed]
+        if gone:
+            raise ValidationError(f"Lingma does not list these knowledge bases: {', '.join(gone)}.")
+
+    return validate
 
 
 class DescriptionForm(forms.Form):

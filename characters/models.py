@@ -15,6 +15,7 @@ from django.core.validators import (
 from django.db import models
 from django.db.models import Q
 
+from characters.platform_settings import check_platform_settings, platform_off_reason
 from characters.validators import (
     AVATAR_SUFFIXES,
     validate_function_list,
@@ -53,6 +54,12 @@ class CharacterType(models.TextChoices):
     VIRTUAL = "virtual", "Virtual"
     REPRODUCTION = "reproduction", "Reproduction of a known figure"
     ASSISTANT = "assistant", "Assistant"
+
+
+class ReplyPlatform(models.TextChoices):
+    XINGCHEN = "xingchen", "Tongyi Xingchen (character platform)"
+    DMS = "dms", "Alibaba DMS (Qwen with personal-data masking)"
+    LINGMA = "lingma", "Yunxiao Lingma (answers from knowledge bases)"
 
 
 class Character(models.Model):
@@ -116,6 +123,59 @@ class Character(models.Model):
     )
     function_list = models.JSONField(default=list, blank=True, validators=[validate_function_list])
 
+    # Which upstream writes the replies. Xingchen keeps the conversation itself; for DMS and
+    # Lingma the product sends the persona as a system prompt and the recent turns each time.
+    reply_platform = models.CharField(
+        "reply platform",
+        max_length=10,
+        choices=ReplyPlatform.choices,
+        default=ReplyPlatform.XINGCHEN,
+    )
+
+    # DMS ChatWithDesensitizeSSE settings; empty means the upstream's default. Ranges are
+    # checked in `clean()` by the same wire types the client sends (platforms.dms.types).
+    dms_model = models.CharField(
+        "model", max_length=100, blank=True, help_text="A Qwen text model; empty: the default."
+    )
+    dms_masking = models.BooleanField(
+        "mask personal data",
+        default=False,
+        help_text="DMS masks phone numbers, ID numbers and the like before the model sees them.",
+    )
+    dms_masking_rule = models.CharField(
+        "masking category", max_length=50, default="UserInfo", blank=True
+    )
+    dms_temperature = models.FloatField("temperature", null=True, blank=True)
+    dms_top_p = models.FloatField("top p", null=True, blank=True)
+    dms_top_k = models.PositiveIntegerField("top k", null=True, blank=True)
+    dms_presence_penalty = models.FloatField("presence penalty", null=True, blank=True)
+    dms_seed = models.PositiveBigIntegerField("seed", null=True, blank=True)
+    dms_max_tokens = models.PositiveIntegerField("max tokens", null=True, blank=True)
+    dms_thinking = models.BooleanField(
+        "thinking", default=False, help_text="Hybrid-thinking models reason first (shown folded)."
+    )
+    dms_thinking_budget = models.PositiveIntegerField("thinking budget", null=True, blank=True)
+    dms_web_search = models.BooleanField("web search", default=False)
+
+    # Lingma ExecuteChat settings (platforms.lingma.types holds the documented ranges).
+    lingma_team_docs = models.BooleanField(
+        "answer from knowledge bases",
+        default=True,
+        help_text="Ground the answers in the organisation's knowledge bases (teamDocs).",
+    )
+    lingma_kb_ids = models.JSONField(
+        "knowledge bases",
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text="Empty: all of the organisation's question-and-answer knowledge bases.",
+    )
+    lingma_temperature = models.FloatField("temperature", null=True, blank=True)
+    lingma_top_p = models.FloatField("top p", null=True, blank=True)
+    lingma_top_k = models.PositiveIntegerField("top k", null=True, blank=True)
+    lingma_seed = models.PositiveBigIntegerField("seed", null=True, blank=True)
+    lingma_max_tokens = models.PositiveIntegerField("max tokens", null=True, blank=True)
+
     # What Xingchen says about it (read-only locally).
     remote_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     remote_version = models.IntegerField(null=True, blank=True)
@@ -163,6 +223,7 @@ class Character(models.Model):
             )
         if self.name is not None and not self.name.strip():
             raise ValidationError({"name": "The name cannot be blank."})
+        check_platform_settings(self)
 
     def has_unpushed_changes(self) -> bool:
         return self.revision > self.pushed_revision
@@ -177,6 +238,9 @@ class Character(models.Model):
         """Why users cannot chat with this character now, or "" when they can."""
         if self.is_deleted:
             return "This character was deleted."
+        if self.reply_platform != ReplyPlatform.XINGCHEN:
+            # The persona travels with each request: only the platform itself can be missing.
+            return platform_off_reason(self.reply_platform)
         if not self.remote_id:
             return "This character is not on Xingchen yet."
         if self.is_off_shelf():
@@ -185,6 +249,11 @@ class Character(models.Model):
 
     def is_available(self) -> bool:
         return not self.unavailable_reason()
+
+    def learns_from_chats(self) -> bool:
+        """Whether memory extraction may read its chats: extraction runs on Xingchen, which must
+        not see what a DMS character's chats ask DMS to mask."""
+        return not (self.reply_platform == ReplyPlatform.DMS and self.dms_masking)
 
 
 class PushOperation(models.TextChoices):

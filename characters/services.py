@@ -35,6 +35,7 @@ from characters.models import (
     PushState,
     SyncState,
 )
+from characters.platform_settings import PLATFORM_FIELDS
 from jobs.models import Job
 from jobs.services import JobNotFound, job_create, job_for_user
 from jobs.storage import private_storage
@@ -55,6 +56,7 @@ LOCAL_FIELDS = (
     "max_length",
     "function_list",
     "reset_forgets_memories",  # local only: never sent to Xingchen
+    *PLATFORM_FIELDS,  # local only: which upstream writes the replies, and its settings
 )
 _BOOKKEEPING_FIELDS = (
     "remote_id",

@@ -88,6 +88,8 @@ def _plan(session_id: int) -> _Plan | None:
     session = ChatSession.objects.select_related("character").filter(pk=session_id).first()
     if session is None or not session.is_active() or not session.character.remote_id:
         return None
+    if not upstream_for(session.character).keeps_history:
+        return None  # the conversation lives here only
     if message_is_streaming(session_id=session_id):
         return None
     known = set(

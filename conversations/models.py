@@ -73,6 +73,8 @@ class Message(models.Model):
     role = models.CharField(max_length=10, choices=Role)
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.CHAT)
     content = models.TextField(blank=True)
+    # What a thinking model reasoned before answering (shown folded, never sent back upstream).
+    reasoning = models.TextField(blank=True)
     state = models.CharField(max_length=12, choices=State, default=State.COMPLETE)
     error = models.CharField(max_length=300, blank=True)
     # The browser's id for a sent message: a resent frame finds the message it already made.

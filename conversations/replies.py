@@ -1,8 +1,8 @@
 """The reply-stream seam: what any upstream chat platform yields while it writes a reply.
 
 The chat code (`streaming`, `services`, the consumer) speaks only these types; one adapter per
-platform (today `conversations.xingchen`) maps its client's events and errors to them.
-`upstream_for(character)` is the one place that chooses the platform of a character.
+platform (`conversations.xingchen`, `.dms`, `.lingma`) maps its client's events and errors to
+them. `upstream_for(character)` is the one place that chooses the platform of a character.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class TranscriptLine:
+    """An earlier message of the conversation, for platforms that keep none themselves."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
 class ReplyRequest:
     """One turn as an upstream needs it; texts have already passed `outbound_text`."""
 
@@ -29,10 +37,13 @@ class ReplyRequest:
     user_name: str
     user_basic_info: str
     scenario: str
-    is_regenerate: bool = False
+    is_regenerate: bool = False  # Xingchen regenerates a question it recorded
+    is_alternative: bool = False  # another answer to an answered question: sample afresh
     remote_query_id: str | None = None  # the question's upstream id, to regenerate it
     answer_id: str | None = None  # the previous turn's adopted alternative
     memory: ChatMemory | None = None  # what the character remembers about the user
+    # The turns before this one, oldest first, when the platform does not keep them.
+    transcript: tuple[TranscriptLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,10 @@ class ReplyError(Exception):
 class ReplyUpstream(Protocol):
     """What the chat needs from a platform; every method is called on the server's loop."""
 
-    name: Literal["xingchen"]
+    name: Literal["xingchen", "dms", "lingma"]
+    # Whether the platform keeps the conversation (and can import, regenerate and reset it);
+    # when not, each request carries the transcript and the persona as a system prompt.
+    keeps_history: bool
 
     def stream(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]: ...
 
@@ -151,7 +165,12 @@ class ReplyUpstream(Protocol):
 
 
 def upstream_for(character: Character) -> ReplyUpstream:
-    """The platform that writes `character`'s replies (Xingchen is the only one so far)."""
-    from conversations import xingchen
+    """The platform that writes `character`'s replies."""
+    from conversations import dms, lingma, xingchen
 
-    return xingchen.XINGCHEN
+    platforms: dict[str, ReplyUpstream] = {
+        "xingchen": xingchen.XINGCHEN,
+        "dms": dms.DMS,
+        "lingma": lingma.LINGMA,
+    }
+    return platforms.get(character.reply_platform, xingchen.XINGCHEN)

@@ -26,7 +26,14 @@ from conversations import events
 from conversations.models import ChatSession, Message
 from conversations.outbound import outbound_text
 from conversations.protocol import ErrorCode
-from conversations.replies import ReplyError, ReplyIds, ReplyRequest, upstream_for
+from conversations.replies import (
+    ReplyError,
+    ReplyIds,
+    ReplyRequest,
+    TranscriptLine,
+    upstream_for,
+)
+from conversations.transcript import transcript_before
 from jobs.kinds import picture as pictures
 from memories import services as memories
 from project.upstream import run_sync
@@ -62,9 +69,11 @@ class Turn:
     user_basic_info: str
     scenario: str
     is_regenerate: bool = False
+    is_alternative: bool = False  # another reply to an answered question
     remote_query_id: str | None = None  # the user message's id upstream, for a regenerate
     answer_id: str | None = None  # the adopted alternative of the previous turn
     memory: memories.ChatMemory = field(default_factory=memories.ChatMemory)
+    transcript: tuple[TranscriptLine, ...] = ()  # for platforms that keep no history
 
     def request(self) -> ReplyRequest:
         """What goes upstream; every user-written text passes `outbound_text` here."""
@@ -76,9 +85,13 @@ class Turn:
             user_basic_info=outbound_text(self.user_basic_info),
             scenario=outbound_text(self.scenario),
             is_regenerate=self.is_regenerate,
+            is_alternative=self.is_alternative,
             remote_query_id=self.remote_query_id,
             answer_id=self.answer_id,
             memory=self.memory.map_texts(outbound_text),
+            transcript=tuple(
+                TranscriptLine(line.role, outbound_text(line.content)) for line in self.transcript
+            ),
         )
 
 
@@ -94,6 +107,7 @@ class ReplyOutcome:
 
     state: str
     text: str
+    reasoning: str = ""
     error: str = ""
     error_code: ErrorCode | None = None
     ids: ReplyIds = field(default_factory=ReplyIds)
@@ -292,6 +306,7 @@ def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
         query=query,
         reply=reply,
         is_regenerate=bool(query.remote_message_id),
+        is_alternative=True,
         remote_query_id=query.remote_message_id or None,
     )
 
@@ -388,6 +403,7 @@ def message_end_abandoned(*, user_id: int | None = None) -> int:
 def _apply_outcome(reply: Message, outcome: ReplyOutcome, seq: int) -> None:
     reply.state = outcome.state
     reply.content = outcome.text
+    reply.reasoning = outcome.reasoning
     reply.stream_seq = seq
     reply.error = outcome.error[:300]
     reply.request_id = outcome.ids.request_id
@@ -499,9 +515,20 @@ def _turn(
     reply: Message,
     answer_id: str | None = None,
     is_regenerate: bool = False,
+    is_alternative: bool = False,
     remote_query_id: str | None = None,
 ) -> Turn:
     profile = profile_for(user)
+    keeps_history = upstream_for(session.character).keeps_history
+    transcript = (
+        ()
+        if keeps_history
+        else transcript_before(
+            session_id=session.pk,
+            message_id=query.pk,
+            budget=settings.CHAT_TRANSCRIPT_TOKEN_BUDGET,
+        )
+    )
     return Turn(
         session_id=session.pk,
         user_id=user.pk,
@@ -514,7 +541,9 @@ def _turn(
         user_basic_info=profile.basic_info,
         scenario=session.scenario,
         is_regenerate=is_regenerate,
+        is_alternative=is_alternative,
         remote_query_id=remote_query_id,
         answer_id=answer_id,
         memory=memories.memory_for_chat(user_id=user.pk, character_id=session.character_id),
+        transcript=transcript,
     )

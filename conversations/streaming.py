@@ -26,6 +26,7 @@ from conversations.models import Message
 from conversations.replies import (
     Finished,
     FunctionCall,
+    ReasoningDelta,
     ReplyError,
     ReplyEvent,
     ReplyIds,
@@ -49,6 +50,7 @@ class Generation:
 
     turn: Turn
     text: str = ""
+    reasoning: str = ""  # the model's thinking, kept apart from the answer
     sent: int = 0
     seq: int = 0
     saved_seq: int = 0
@@ -238,6 +240,8 @@ def _absorb(generation: Generation, event: ReplyEvent) -> None:
         # The upstream rewrote its text instead of extending it: sockets get a fresh snapshot.
         generation.text = event.text
         generation.restarted = True
+    elif isinstance(event, ReasoningDelta):
+        generation.reasoning += event.text
     elif isinstance(event, ReplyIds):
         generation.ids = event
     elif isinstance(event, Usage):
@@ -380,6 +384,7 @@ def _outcome_with(
     return ReplyOutcome(
         state=state,
         text=generation.text,
+        reasoning=generation.reasoning,
         error=error,
         error_code=error_code,
         ids=generation.ids,

@@ -39,6 +39,7 @@ HISTORY_MAX_PAGES = 4
 
 class XingchenReplies:
     name: Literal["xingchen"] = "xingchen"
+    keeps_history = True
 
     async def stream(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         try:

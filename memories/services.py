@@ -91,6 +91,8 @@ def memory_after_turn(*, reply: Message) -> Job | None:
     session = reply.session
     if every <= 0:
         return None
+    if not session.character.learns_from_chats():
+        return None
     after = _progress_of(session.user_id, session.character_id)
     turns = _messages_of(session.user_id, session.character_id).filter(
         role=Message.Role.USER, pk__gt=after, pk__lt=reply.pk

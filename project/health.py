@@ -1,8 +1,9 @@
 """`/healthz`: whether the parts the product depends on answer.
 
-The database and the channel layer are local and checked on every request. The broker and
-Xingchen are probed at most once per interval per process, whoever asks, and the answer is
-reused with its age: anonymous callers must not be able to spend the API key's rate limit.
+The database and the channel layer are local and checked on every request. The broker and the
+chat platforms (Xingchen as `upstream`, DMS and Lingma) are probed at most once per interval per
+process, whoever asks, and the answer is reused with its age: anonymous callers must not be able
+to spend the API keys' rate limits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from project.celery import app as celery_app
-from project.upstream import call_sync
+from project.upstream import call_sync, dms, lingma, run_sync
 
 CheckResult = dict[str, object]
 
@@ -63,6 +64,14 @@ def _check_broker() -> None:
 
 def _check_upstream() -> None:
     call_sync(lambda client: client.character_search(scope="my", page_size=1), timeout=10)
+
+
+def _check_dms() -> None:
+    run_sync(lambda: dms().list_instances(page_size=1), timeout=10)
+
+
+def _check_lingma() -> None:
+    run_sync(lambda: lingma().list_knowledge_bases(per_page=1), timeout=10)
 
 
 def _run(check: Callable[[], None]) -> CheckResult:
@@ -105,6 +114,8 @@ class CachedProbe:
 
 _broker_probe = CachedProbe(_check_broker, lambda: settings.HEALTHZ_BROKER_INTERVAL)
 _upstream_probe = CachedProbe(_check_upstream, lambda: settings.HEALTHZ_UPSTREAM_INTERVAL)
+_dms_probe = CachedProbe(_check_dms, lambda: settings.HEALTHZ_UPSTREAM_INTERVAL)
+_lingma_probe = CachedProbe(_check_lingma, lambda: settings.HEALTHZ_UPSTREAM_INTERVAL)
 
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": lambda: _run(_check_database),
@@ -112,22 +123,42 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
     "broker": _broker_probe.result,
     "upstream": _upstream_probe.result,
 }
+# Probed only where this server offers them (settings.DMS_ENABLED / LINGMA_ENABLED).
+PLATFORM_CHECKS: dict[str, tuple[str, Callable[[], CheckResult]]] = {
+    "dms": ("DMS_ENABLED", _dms_probe.result),
+    "lingma": ("LINGMA_ENABLED", _lingma_probe.result),
+}
 
 
 def forget_cached_probes() -> None:
     """Makes the next request probe the broker and Xingchen again (tests, a settings change)."""
-    _broker_probe.forget()
-    _upstream_probe.forget()
+    for probe in (_broker_probe, _upstream_probe, _dms_probe, _lingma_probe):
+        probe.forget()
+
+
+def _mode(enabled: bool, uses_simulator: bool) -> str:
+    if not enabled:
+        return "off"
+    return "simulator" if uses_simulator else "live"
 
 
 @login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {name: check() for name, check in CHECKS.items()}
+    for name, (enabled, check) in PLATFORM_CHECKS.items():
+        if getattr(settings, enabled):
+            checks[name] = check()
     healthy = all(result["ok"] for result in checks.values())
     body = {
         "status": "ok" if healthy else "degraded",
         "upstream": "simulator" if settings.XINGCHEN_USES_SIMULATOR else "xingchen",
+        # Which chat platforms are real services and which the bundled simulators.
+        "platforms": {
+            "xingchen": _mode(True, settings.XINGCHEN_USES_SIMULATOR),
+            "dms": _mode(settings.DMS_ENABLED, settings.DMS_USES_SIMULATOR),
+            "lingma": _mode(settings.LINGMA_ENABLED, settings.LINGMA_USES_SIMULATOR),
+        },
         "checks": checks,
     }
     return JsonResponse(body, status=200 if healthy else 503)

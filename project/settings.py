@@ -382,6 +382,48 @@ XINGCHEN_STREAM_IDLE_TIMEOUT = float(env_str("XINGCHEN_STREAM_IDLE_TIMEOUT", "30
 XINGCHEN_MAX_CONNECTIONS = env_int("XINGCHEN_MAX_CONNECTIONS", 500)
 XINGCHEN_POOL_TIMEOUT = float(env_str("XINGCHEN_POOL_TIMEOUT", "30"))
 
+# --- DMS ChatWithDesensitizeSSE: the real service when an access key is set, else a simulator ---
+DMS_SIMULATOR_PORT = env_int("DMS_SIMULATOR_PORT", 8766)
+_dms_key_id = env_str("DMS_ACCESS_KEY_ID")
+DMS_USES_SIMULATOR = not _dms_key_id
+DMS_ACCESS_KEY_ID = _dms_key_id or "local-simulator-id"
+DMS_ACCESS_KEY_SECRET = env_str("DMS_ACCESS_KEY_SECRET") or (
+    "local-simulator-secret" if DMS_USES_SIMULATOR else ""
+)
+DMS_REGION = env_str("DMS_REGION", "cn-hangzhou")
+DMS_ENDPOINT = env_str(
+    "DMS_ENDPOINT",
+    f"http://127.0.0.1:{DMS_SIMULATOR_PORT}"
+    if DMS_USES_SIMULATOR
+    else f"https://dms-enterprise.{DMS_REGION}.aliyuncs.com",
+).rstrip("/")
+# The DMS instance whose masking rules apply to the chats (ListInstances shows its id).
+DMS_INSTANCE_ID = env_int("DMS_INSTANCE_ID", 1001 if DMS_USES_SIMULATOR else 0)
+DMS_DEFAULT_MODEL = env_str("DMS_DEFAULT_MODEL", "qwen-plus")
+# Without credentials the simulator stands in only in development: a production server without
+# them offers no DMS characters rather than pointing at a simulator nobody runs.
+DMS_ENABLED = env_bool("DMS_ENABLED", bool(_dms_key_id) or DEBUG)
+
+# --- Yunxiao Lingma ExecuteChat: the real service when a token is set, else a simulator ---
+LINGMA_SIMULATOR_PORT = env_int("LINGMA_SIMULATOR_PORT", 8767)
+_lingma_token = env_str("LINGMA_TOKEN")
+LINGMA_USES_SIMULATOR = not _lingma_token
+LINGMA_TOKEN = _lingma_token or "local-simulator-token"
+LINGMA_ORGANIZATION_ID = env_str(
+    "LINGMA_ORGANIZATION_ID", "local-org" if LINGMA_USES_SIMULATOR else ""
+)
+LINGMA_BASE_URL = env_str(
+    "LINGMA_BASE_URL",
+    f"http://127.0.0.1:{LINGMA_SIMULATOR_PORT}"
+    if LINGMA_USES_SIMULATOR
+    else "https://openapi-rdc.aliyuncs.com",
+).rstrip("/")
+LINGMA_ENABLED = env_bool("LINGMA_ENABLED", bool(_lingma_token) or DEBUG)
+
+# DMS and Lingma keep no conversation: each request carries the persona and the latest turns
+# that fit this many tokens (estimated; a CJK character counts as one, other text 4 chars).
+CHAT_TRANSCRIPT_TOKEN_BUDGET = env_int("CHAT_TRANSCRIPT_TOKEN_BUDGET", 3000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,4 @@
-"""The process's Xingchen client and file downloader, built from settings.
+"""The process's upstream clients (Xingchen, DMS, Lingma) and file downloader, from settings.
 
 httpx's AsyncClient belongs to the event loop that first used it, so there is one pooled client
 per running loop: the ASGI server's loop in daphne, and one long-lived background loop that sync
@@ -17,11 +17,13 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
+from platforms.dms.client import DmsClient
 from platforms.http_download import Downloader
+from platforms.lingma.client import LingmaClient
 from platforms.xingchen.client import XingchenClient
 
 T = TypeVar("T")
@@ -37,6 +39,18 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, XingchenClient] =
 )
 _downloaders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Downloader] = (
     weakref.WeakKeyDictionary()
+)
+_dms_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DmsClient] = (
+    weakref.WeakKeyDictionary()
+)
+_lingma_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LingmaClient] = (
+    weakref.WeakKeyDictionary()
+)
+_POOLS: tuple[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any], ...] = (
+    _clients,
+    _downloaders,
+    _dms_clients,
+    _lingma_clients,
 )
 _sync_loop: asyncio.AbstractEventLoop | None = None
 _sync_thread: threading.Thread | None = None
@@ -58,6 +72,40 @@ def build_client() -> XingchenClient:
 def xingchen() -> XingchenClient:
     """The client for the running event loop; call from async code only."""
     return _for_running_loop(_clients, build_client)
+
+
+def build_dms_client() -> DmsClient:
+    return DmsClient(
+        endpoint=settings.DMS_ENDPOINT,
+        access_key_id=settings.DMS_ACCESS_KEY_ID,
+        access_key_secret=settings.DMS_ACCESS_KEY_SECRET,
+        connect_timeout=settings.XINGCHEN_CONNECT_TIMEOUT,
+        read_timeout=settings.XINGCHEN_READ_TIMEOUT,
+        stream_idle_timeout=settings.XINGCHEN_STREAM_IDLE_TIMEOUT,
+        max_connections=settings.XINGCHEN_MAX_CONNECTIONS,
+    )
+
+
+def build_lingma_client() -> LingmaClient:
+    return LingmaClient(
+        base_url=settings.LINGMA_BASE_URL,
+        token=settings.LINGMA_TOKEN,
+        organization_id=settings.LINGMA_ORGANIZATION_ID,
+        connect_timeout=settings.XINGCHEN_CONNECT_TIMEOUT,
+        read_timeout=settings.XINGCHEN_READ_TIMEOUT,
+        stream_idle_timeout=settings.XINGCHEN_STREAM_IDLE_TIMEOUT,
+        max_connections=settings.XINGCHEN_MAX_CONNECTIONS,
+    )
+
+
+def dms() -> DmsClient:
+    """The DMS client for the running event loop; call from async code only."""
+    return _for_running_loop(_dms_clients, build_dms_client)
+
+
+def lingma() -> LingmaClient:
+    """The Lingma client for the running event loop; call from async code only."""
+    return _for_running_loop(_lingma_clients, build_lingma_client)
 
 
 def downloader() -> Downloader:
@@ -110,8 +158,9 @@ def call_sync(
 
 
 def reset_clients() -> None:
-    """Forgets cached clients, e.g. after tests change XINGCHEN_BASE_URL."""
-    _clients.clear()
+    """Forgets cached clients, e.g. after tests point the settings at a simulator."""
+    for pool in _POOLS:
+        pool.clear()
 
 
 def shutdown() -> None:
@@ -138,7 +187,7 @@ def shutdown() -> None:
 
 async def _close_pooled_clients() -> None:
     loop = asyncio.get_running_loop()
-    for pool in (_clients, _downloaders):
+    for pool in _POOLS:
         client = pool.pop(loop, None)
         if client is not None:
             await client.aclose()
@@ -177,8 +226,8 @@ def _forget_after_fork() -> None:
     global _sync_loop, _sync_thread, _sync_lock
     _sync_loop = _sync_thread = None
     _sync_lock = threading.Lock()  # another thread may have held it at the moment of the fork
-    _clients.clear()
-    _downloaders.clear()
+    for pool in _POOLS:
+        pool.clear()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

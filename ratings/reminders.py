@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from conversations import events
 from conversations.models import ChatSession, Message
+from conversations.replies import upstream_for
 from conversations.services import biz_user_id
 from platforms.xingchen.errors import XingchenError
 from project.upstream import call_sync
@@ -75,6 +76,9 @@ def reminder_send(*, session: ChatSession, content: str) -> Message:
         )
     newest = Message.objects.filter(session=session).order_by("-pk").values_list("pk", flat=True)
     before = newest.first() or 0
+    if not upstream_for(character).keeps_history:
+        # DMS and Lingma know no conversation: the reminder joins the transcript sent later.
+        return _store(session, content, after_pk=before)
     try:
         call_sync(
             lambda client: client.chat_reminder(

@@ -1,8 +1,8 @@
 """`make run`: prepares the database and starts every process of the product in the foreground.
 
-daphne (HTTP + websockets), a Celery worker, Celery beat and, when no XINGCHEN_API_KEY is set, the
-bundled Xingchen simulator, under scripts/supervise.py: one that dies is restarted, and Ctrl-C,
-SIGTERM or SIGHUP stop all of them within a few seconds.
+daphne (HTTP + websockets), a Celery worker, Celery beat and the bundled simulator of each chat
+platform that has no credentials set (Xingchen, DMS, Lingma), under scripts/supervise.py: one that
+dies is restarted, and Ctrl-C, SIGTERM or SIGHUP stop all of them within a few seconds.
 """
 
 from __future__ import annotations
@@ -31,13 +31,37 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _simulator_argv() -> list[str]:
-    port = str(settings.XINGCHEN_SIMULATOR_PORT)
-    return [
-        *[PY, "-m", "platforms.xingchen.simulator", "--host", "127.0.0.1", "--port", port],
-        *["--data-dir", str(settings.DATA_DIR / "simulator")],
-        *["--api-key", settings.XINGCHEN_API_KEY, "--public-url", f"http://127.0.0.1:{port}"],
-    ]
+def _simulators() -> dict[str, tuple[list[str], str]]:
+    """name -> (command, health URL) of the simulators standing in for unconfigured platforms."""
+    simulators: dict[str, tuple[list[str], str]] = {}
+    if settings.XINGCHEN_USES_SIMULATOR:
+        port = str(settings.XINGCHEN_SIMULATOR_PORT)
+        argv = [
+            *[PY, "-m", "platforms.xingchen.simulator", "--host", "127.0.0.1", "--port", port],
+            *["--data-dir", str(settings.DATA_DIR / "simulator")],
+            *["--api-key", settings.XINGCHEN_API_KEY, "--public-url", f"http://127.0.0.1:{port}"],
+        ]
+        simulators["simulator"] = (argv, settings.XINGCHEN_BASE_URL)
+    if settings.DMS_ENABLED and settings.DMS_USES_SIMULATOR:
+        port = str(settings.DMS_SIMULATOR_PORT)
+        argv = [
+            *[PY, "-m", "platforms.dms.simulator", "--host", "127.0.0.1", "--port", port],
+            *["--data-dir", str(settings.DATA_DIR / "dms-simulator")],
+            *["--access-key-id", settings.DMS_ACCESS_KEY_ID],
+            *["--access-key-secret", settings.DMS_ACCESS_KEY_SECRET],
+            *["--instance-id", str(settings.DMS_INSTANCE_ID)],
+        ]
+        simulators["dms-simulator"] = (argv, settings.DMS_ENDPOINT)
+    if settings.LINGMA_ENABLED and settings.LINGMA_USES_SIMULATOR:
+        port = str(settings.LINGMA_SIMULATOR_PORT)
+        argv = [
+            *[PY, "-m", "platforms.lingma.simulator", "--host", "127.0.0.1", "--port", port],
+            *["--data-dir", str(settings.DATA_DIR / "lingma-simulator")],
+            *["--token", settings.LINGMA_TOKEN],
+            *["--organization-id", settings.LINGMA_ORGANIZATION_ID],
+        ]
+        simulators["lingma-simulator"] = (argv, settings.LINGMA_BASE_URL)
+    return simulators
 
 
 def _services() -> dict[str, list[str]]:
@@ -55,11 +79,13 @@ def _run(supervisor: Supervisor) -> int:
     for step in (["migrate", "--noinput"], ["recover_interrupted"], ["ensure_admin"]):
         if supervisor.call(step[0], [PY, "manage.py", *step]) != 0:
             return 1
-    if settings.XINGCHEN_USES_SIMULATOR:
-        supervisor.start("simulator", _simulator_argv())
-        health = f"{settings.XINGCHEN_BASE_URL}/_simulator/health"
-        if not supervisor.wait_until(lambda: _answers(health), 30):
-            print("The Xingchen simulator did not start.", file=sys.stderr)
+    simulators = _simulators()
+    for name, (argv, _) in simulators.items():
+        supervisor.start(name, argv)
+    for name, (_, base_url) in simulators.items():
+        health = f"{base_url}/_simulator/health"
+        if not supervisor.wait_until(lambda health=health: _answers(health), 30):
+            print(f"The {name} did not start.", file=sys.stderr)
             return 1
     if supervisor.call("seed_demo", [PY, "manage.py", "seed_demo"]) != 0:
         return 1

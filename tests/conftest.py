@@ -21,17 +21,30 @@ from django.conf import settings as django_settings
 from project.celery import app as celery_app
 from project.upstream import reset_clients
 
-pytest_plugins = ["tests.simulator_fixture"]
+pytest_plugins = [
+    "tests.simulator_fixture",
+    "tests.dms_simulator_fixture",
+    "tests.lingma_simulator_fixture",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_QUEUE = f"studio-test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(autouse=True)
-def _upstream_is_simulator(settings, simulator, tmp_path) -> Iterator[None]:
+def _upstream_is_simulator(
+    settings, simulator, dms_simulator, lingma_simulator, tmp_path
+) -> Iterator[None]:
     settings.XINGCHEN_BASE_URL = simulator.base_url
     settings.XINGCHEN_API_KEY = simulator.api_key
     settings.XINGCHEN_USES_SIMULATOR = True
+    settings.DMS_ENDPOINT = dms_simulator.base_url
+    settings.DMS_ACCESS_KEY_ID = dms_simulator.access_key_id
+    settings.DMS_ACCESS_KEY_SECRET = dms_simulator.access_key_secret
+    settings.DMS_INSTANCE_ID = dms_simulator.instance_id
+    settings.LINGMA_BASE_URL = lingma_simulator.base_url
+    settings.LINGMA_TOKEN = lingma_simulator.token
+    settings.LINGMA_ORGANIZATION_ID = lingma_simulator.organization_id
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     reset_clients()

@@ -53,10 +53,31 @@ class LiveServer:
                 self.kill()
 
 
+def _platform_env(dms, lingma) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if dms is not None:
+        env["DMS_ACCESS_KEY_ID"] = dms.access_key_id
+        env["DMS_ACCESS_KEY_SECRET"] = dms.access_key_secret
+        env["DMS_ENDPOINT"] = dms.base_url
+        env["DMS_INSTANCE_ID"] = str(dms.instance_id)
+    if lingma is not None:
+        env["LINGMA_TOKEN"] = lingma.token
+        env["LINGMA_ORGANIZATION_ID"] = lingma.organization_id
+        env["LINGMA_BASE_URL"] = lingma.base_url
+    return env
+
+
 def start_daphne(
-    *, database_url: str, simulator, data_dir: Path, env: dict[str, str] | None = None
+    *,
+    database_url: str,
+    simulator,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    dms=None,
+    lingma=None,
 ) -> LiveServer:
-    """Starts daphne on a free port and waits until it serves the login page."""
+    """Starts daphne on a free port and waits until it serves the login page; `dms` and
+    `lingma` are the simulators of those platforms, when the server needs them."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {
@@ -69,6 +90,7 @@ def start_daphne(
         "PORT": str(port),
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+        **(_platform_env(dms, lingma)),
         **(env or {}),
     }
     log_path = data_dir / f"daphne-{port}.log"

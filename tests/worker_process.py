@@ -23,7 +23,8 @@ from django.conf import settings
 
 from project.celery import app as celery_app
 from tests.conftest import current_database_url
-from tests.simulator_fixture import ROOT, SimulatorHandle
+from tests.simulator_fixture import SimulatorHandle
+from tests.simulator_process import ROOT
 
 READY_DEADLINE_SECONDS = 60.0
 

@@ -9,19 +9,25 @@ only the caller knows whether repeating them is safe.
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import functools
 import json
 import logging
 import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from platforms.http_common import (
+    PooledClient,
+    idle_guarded,
+    log_call,
+    parse_retry_after,
+    pooled_limits,
+)
 
 from .errors import XingchenError, is_retryable_status
 from .sse import SSEEvent, aiter_sse
@@ -151,23 +157,6 @@ def backoff_delay(
     return random.uniform(step / 2, step)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(float(value.strip()), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
 def _parse_json(response: httpx.Response) -> Any:
     """The decoded body, or None when it is empty or not JSON."""
     try:
@@ -248,7 +237,7 @@ class _StreamState:
         return content, True
 
 
-class XingchenClient:
+class XingchenClient(PooledClient):
     """The Xingchen API. Safe to share between tasks of one event loop."""
 
     def __init__(
@@ -287,28 +276,11 @@ class XingchenClient:
             timeout=httpx.Timeout(read=read_timeout, **timeouts),
             transport=transport,
             # Every reply being streamed holds a connection for its whole length.
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=min(max_connections, 50),
-            ),
+            limits=pooled_limits(max_connections),
         )
 
     def __repr__(self) -> str:
         return f"XingchenClient(base_url={str(self._http.base_url)!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> XingchenClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- chat -------------------------------------------------------------------------------
 
@@ -655,7 +627,7 @@ class XingchenClient:
             ) as response:
                 status = response.status_code
                 await self._check_stream_start(response)
-                chunks = _idle_guarded(response.aiter_bytes(), self._stream_idle_timeout)
+                chunks = idle_guarded(response.aiter_bytes(), self._stream_idle_timeout)
                 async for sse in aiter_sse(chunks):
                     event = self._stream_event(sse, state)
                     yield event
@@ -767,21 +739,6 @@ class XingchenClient:
         )
 
 
-async def _idle_guarded(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
-    """`chunks`, raising TimeoutError when none arrives for `seconds`.
-
-    The stream's httpx read timeout says the same for real sockets; this also holds for any
-    transport, including ones that enforce no timeouts.
-    """
-    while True:
-        try:
-            async with asyncio.timeout(seconds):
-                chunk = await anext(chunks)
-        except StopAsyncIteration:
-            return
-        yield chunk
-
-
 def _key_params(character_id: str, version: int | None) -> dict[str, Any]:
     params: dict[str, Any] = {"characterId": character_id}
     if version is not None:
@@ -805,22 +762,4 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _log(
-    method: str,
-    path: str,
-    status: int | None,
-    request_id: str | None,
-    started: float,
-    *,
-    failed: bool = False,
-) -> None:
-    elapsed_ms = (time.monotonic() - started) * 1000
-    logger.log(
-        logging.WARNING if failed else logging.INFO,
-        "%s %s status=%s request_id=%s duration_ms=%.0f",
-        method,
-        path,
-        status,
-        request_id,
-        elapsed_ms,
-    )
+_log = functools.partial(log_call, logger)

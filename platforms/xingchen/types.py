@@ -1,19 +1,40 @@
-"""Typed request and response shapes of the Xingchen v2 API.
+"""Typed request and response shapes of the Xingchen v2 API, declared as pydantic dataclasses.
 
-`to_wire()` builds the camelCase JSON the API expects (snake_case only for completions) and
-leaves out None values. `from_wire()` accepts what the server sends, tolerating every known
-disagreement between the API's own documents (XINGCHEN_API.md §12), and keeps the received dict
-in `raw` so fields this module does not model are not lost.
+Fields are snake_case; the wire names are camelCase (`to_camel`), snake_case only for
+completions. `to_wire()` builds the JSON the API expects and leaves out None values.
+`from_wire()` accepts what the server sends: scalars are read leniently (the `Str`, `Int`,
+`Flag`... types below), every known disagreement between the API's own documents
+(XINGCHEN_API.md §12) is an `AliasChoices` or a validator, unknown fields are ignored, and
+types with a `raw` field keep the received dict so fields this module does not model are not lost.
+
+They are pydantic *dataclasses*, not BaseModels, so callers keep positional construction,
+`dataclasses.replace()` and equality that ignores `raw`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass
 
 T = TypeVar("T")
 Wire = dict[str, Any]
@@ -21,6 +42,12 @@ Wire = dict[str, Any]
 # Sent as `input.prompt` on single-character chat, exactly as the official SDK does.
 SYSTEM_PROMPT = "|<system>|"
 SEED_MAX = 2**31 - 1
+
+_camel = dataclass(
+    frozen=True,
+    config=ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore"),
+)
+_snake = dataclass(frozen=True, config=ConfigDict(populate_by_name=True, extra="ignore"))
 
 
 def new_seed() -> int:
@@ -80,8 +107,23 @@ def _compact(wire: Wire) -> Wire:
     return {key: value for key, value in wire.items() if value is not None}
 
 
+def _is_object(value: Any) -> bool:
+    # A wire dict, or an instance a caller built (passed through without revalidation).
+    return isinstance(value, dict) or dataclasses.is_dataclass(value)
+
+
+def _object_or_none(value: Any) -> Any:
+    return value if _is_object(value) else None
+
+
+def _objects(value: Any) -> list[Any]:
+    return [item for item in _list(value) if _is_object(item)]
+
+
 def parse_time(value: Any) -> datetime | None:
     """ISO-8601 (any offset, or none meaning UTC) or epoch milliseconds -> aware datetime."""
+    if isinstance(value, datetime):
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if not isinstance(value, str) or not value.strip():
@@ -94,12 +136,6 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def format_time(value: datetime) -> str:
-    """The format the API itself emits (`2023-07-14T02:02:19.000+00:00`); naive means UTC."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def normalize_stop_reason(value: Any) -> str | None:
@@ -116,171 +152,200 @@ def _normalize_status(value: Any) -> str | None:
     return "success" if text == "succcess" else text
 
 
+# Lenient field types: whatever the server sends, they read as the declared type or as missing.
+Str = Annotated[str | None, BeforeValidator(_str)]
+Text = Annotated[str, BeforeValidator(lambda v: _str(v) or "")]
+Int = Annotated[int | None, BeforeValidator(_int)]
+Count = Annotated[int, BeforeValidator(lambda v: _int(v) or 0)]
+Flag = Annotated[bool | None, BeforeValidator(_bool)]
+Switch = Annotated[bool, BeforeValidator(lambda v: bool(_bool(v, False)))]
+Strs = Annotated[list[str], BeforeValidator(_strs)]
+Time = Annotated[datetime | None, BeforeValidator(parse_time)]
+Status = Annotated[str | None, BeforeValidator(_normalize_status)]
+StopReason = Annotated[str | None, BeforeValidator(normalize_stop_reason)]
+# Nested shapes: a non-object reads as missing, non-object list items are dropped.
+Maybe = Annotated[T | None, BeforeValidator(_object_or_none)]
+Items = Annotated[list[T], BeforeValidator(_objects)]
+# The API wants these switches as 0/1 integers.
+BitSwitch = Annotated[Switch, PlainSerializer(int)]
+# Never sent back; a server field that happens to be called "raw" cannot break decoding.
+Raw = Annotated[Wire, BeforeValidator(_dict), Field(exclude=True)]
+
+
+@cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
+def _decode(cls: type[T], wire: Any) -> T:
+    return _adapter(cls).validate_python(_dict(wire))
+
+
+def _dump(value: Any) -> Wire:
+    return _adapter(type(value)).dump_python(value, by_alias=True, exclude_none=True, mode="json")
+
+
+@_camel
+class _Wire:
+    """The two codecs every wire type shares."""
+
+    @classmethod
+    def from_wire(cls: type[T], wire: Any) -> T:
+        return _decode(cls, wire)
+
+    def to_wire(self) -> Wire:
+        return _dump(self)
+
+
+@_camel
+class _Received(_Wire):
+    """A response shape that keeps the dict it was read from in `raw`."""
+
+    raw: Raw = field(default_factory=dict, repr=False, compare=False, kw_only=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_raw(cls, data: Any) -> Any:
+        return {**data, "raw": data} if isinstance(data, dict) and "raw" not in data else data
+
+
+@_camel
+class _Toggle(_Wire):
+    """A setting with `enabled`: True when built here, False when the server left it out (the
+    platform treats a missing value as disabled)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_means_disabled(cls, data: Any) -> Any:
+        return {"enabled": False, **data} if isinstance(data, dict) else data
+
+
 # --- chat building blocks -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
-    name: str | None = None
-
-    def to_wire(self) -> Wire:
-        return _compact({"role": self.role, "content": self.content, "name": self.name})
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> Message:
-        return cls(
-            role=_str(wire.get("role")) or "",
-            content=_str(wire.get("content")) or "",
-            name=_str(wire.get("name")),
-        )
+@_camel
+class Message(_Wire):
+    role: Text = ""
+    content: Text = ""
+    name: Str = None
 
 
-@dataclass(frozen=True)
-class FunctionDef:
+@_camel
+class FunctionDef(_Wire):
     name: str
     description: str = ""
     parameters: Wire = field(default_factory=dict)
 
     def to_wire(self) -> Wire:
+        # Always all three keys, an empty description included.
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
 
     def to_tool(self) -> Wire:
         return {"type": "function", "function": self.to_wire()}
 
 
-@dataclass(frozen=True)
-class ApiCall:
-    api_name: str
-    parameters: Wire = field(default_factory=dict)
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> ApiCall:
-        params = wire.get("parameters", wire.get("parameter"))
-        if isinstance(params, str):
-            try:
-                params = json.loads(params)
-            except ValueError:
-                params = {"value": params}
-        return cls(api_name=_str(wire.get("apiName")) or "", parameters=_dict(params))
+def _api_parameters(value: Any) -> Wire:
+    # Documented as an object, seen as a JSON string.
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = {"value": value}
+    return _dict(value)
 
 
-@dataclass(frozen=True)
-class FunctionCall:
-    thought: str
-    api_calls: list[ApiCall] = field(default_factory=list)
+@_camel
+class ApiCall(_Wire):
+    api_name: Text = ""
+    parameters: Annotated[Wire, BeforeValidator(_api_parameters)] = Field(
+        default_factory=dict, validation_alias=AliasChoices("parameters", "parameter")
+    )
+
+
+@_camel
+class FunctionCall(_Wire):
+    thought: Text = Field("", validation_alias=AliasChoices("thought", "tought"))
+    api_calls: Items[ApiCall] = Field(default_factory=list, validation_alias="apiCallList")
 
     @classmethod
     def from_wire(cls, wire: Any) -> FunctionCall | None:
-        if not isinstance(wire, dict) or not wire:
-            return None
-        thought = wire.get("thought", wire.get("tought"))
-        calls = [
-            ApiCall.from_wire(c) for c in _list(wire.get("apiCallList")) if isinstance(c, dict)
-        ]
-        return cls(thought=_str(thought) or "", api_calls=calls)
+        return _decode(cls, wire) if isinstance(wire, dict) and wire else None
 
 
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    user_tokens: int = 0
+# An empty functionCall object means no call.
+_MaybeFunctionCall = Annotated[
+    FunctionCall | None, BeforeValidator(lambda v: v if v and _is_object(v) else None)
+]
+
+
+@_camel
+class Usage(_Wire):
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    user_tokens: Count = 0
 
     @classmethod
     def from_wire(cls, wire: Any) -> Usage | None:
-        if not isinstance(wire, dict):
-            return None
-        return cls(
-            input_tokens=_int(wire.get("inputTokens")) or 0,
-            output_tokens=_int(wire.get("outputTokens")) or 0,
-            user_tokens=_int(wire.get("userTokens")) or 0,
-        )
+        return _decode(cls, wire) if isinstance(wire, dict) else None
 
 
-@dataclass(frozen=True)
-class ChatContext:
+@_camel
+class ChatContext(_Received):
     """Ids of one generation; `message_id`/`reply_message_id` are the API's deprecated aliases
     of `answer_id`/`query_id`."""
 
-    request_id: str | None = None
-    session_id: str | None = None
-    chat_id: str | None = None
-    query_id: str | None = None
-    answer_id: str | None = None
-    message_id: str | None = None
-    reply_message_id: str | None = None
-    chat_room_id: int | None = None
-    model_request_id: str | None = None
-    model_name: str | None = None
-    character_pk: int | None = None
-    is_save: bool | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> ChatContext:
-        wire = _dict(wire)
-        return cls(
-            request_id=_str(wire.get("requestId")),
-            session_id=_str(wire.get("sessionId")),
-            chat_id=_str(wire.get("chatId")),
-            query_id=_str(wire.get("queryId")),
-            answer_id=_str(wire.get("answerId")),
-            message_id=_str(wire.get("messageId")),
-            reply_message_id=_str(wire.get("replyMessageId")),
-            chat_room_id=_int(wire.get("chatRoomId")),
-            model_request_id=_str(wire.get("modelRequestId")),
-            model_name=_str(wire.get("modelName")),
-            character_pk=_int(wire.get("characterPk")),
-            is_save=_bool(wire.get("isSave")),
-            raw=wire,
-        )
+    request_id: Str = None
+    session_id: Str = None
+    chat_id: Str = None
+    query_id: Str = None
+    answer_id: Str = None
+    message_id: Str = None
+    reply_message_id: Str = None
+    chat_room_id: Int = None
+    model_request_id: Str = None
+    model_name: Str = None
+    character_pk: Int = None
+    is_save: Flag = None
 
     def merged(self, newer: ChatContext) -> ChatContext:
         """This context updated with every value `newer` knows (stream events may carry only
         some ids each)."""
         updates = {
             f.name: getattr(newer, f.name)
-            for f in fields(self)
+            for f in dataclasses.fields(self)
             if f.name != "raw" and getattr(newer, f.name) is not None
         }
-        return replace(self, **updates, raw={**self.raw, **newer.raw})
+        # Most stream events repeat the ids already seen: skip the (validating) copy.
+        if newer.raw.items() <= self.raw.items() and all(
+            getattr(self, name) == value for name, value in updates.items()
+        ):
+            return self
+        return dataclasses.replace(self, **updates, raw={**self.raw, **newer.raw})
 
 
-@dataclass(frozen=True)
-class KvSchema:
+@_camel
+class KvSchema(_Wire):
     """One extracted fact: `role` says whose it is, `key` names it, `values` hold it."""
 
-    role: str
-    key: str
-    values: list[str] = field(default_factory=list)
-
-    def to_wire(self) -> Wire:
-        return {"role": self.role, "key": self.key, "value": list(self.values)}
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> KvSchema:
-        return cls(
-            role=_str(wire.get("role")) or "",
-            key=_str(wire.get("key")) or "",
-            values=_strs(wire.get("value", wire.get("values"))),
-        )
+    role: Text = ""
+    key: Text = ""
+    values: Strs = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("value", "values"),
+        serialization_alias="value",
+    )
 
 
-@dataclass(frozen=True)
-class ChatMemory:
+@_camel
+class ChatMemory(_Wire):
     """Caller-supplied long-term memory (`input.aca.memory`)."""
 
     summaries: list[str] = field(default_factory=list)
     tags: list[KvSchema] = field(default_factory=list)
 
-    def to_wire(self) -> Wire:
-        return {"summaries": list(self.summaries), "tags": [t.to_wire() for t in self.tags]}
 
-
-@dataclass(frozen=True)
-class AdvancedSettings:
+@_camel
+class AdvancedSettings(_Wire):
     """Per-call switches (`input.aca.advancedSettings`)."""
 
     enable_web_search: bool | None = None
@@ -290,21 +355,9 @@ class AdvancedSettings:
     enable_long_term_memory: bool | None = None
     enable_debug: bool | None = None
 
-    def to_wire(self) -> Wire:
-        return _compact(
-            {
-                "enableWebSearch": self.enable_web_search,
-                "searchEnhancedKeyword": self.search_enhanced_keyword,
-                "enableCharacterKbSearch": self.enable_character_kb_search,
-                "knowledgeBases": self.knowledge_bases,
-                "enableLongTermMemory": self.enable_long_term_memory,
-                "enableDebug": self.enable_debug,
-            }
-        )
 
-
-@dataclass(frozen=True)
-class ModelParameters:
+@_camel
+class ModelParameters(_Wire):
     """`modelParameter` of auto-description and memory extraction."""
 
     seed: int | None = None
@@ -315,241 +368,122 @@ class ModelParameters:
     min_length: int | None = None
     model_name: str | None = None
 
-    def to_wire(self) -> Wire:
-        return _compact(
-            {
-                "seed": _seed(self.seed),
-                "temperature": self.temperature,
-                "topP": self.top_p,
-                "topK": self.top_k,
-                "maxLength": self.max_length,
-                "minLength": self.min_length,
-                "modelName": self.model_name,
-            }
-        )
+    @model_serializer(mode="wrap")
+    def _fresh_seed(self, handler: Callable[[Any], Wire]) -> Wire:
+        return handler(self) | {"seed": _seed(self.seed)}
 
 
 # --- characters -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Avatar:
-    file_save_path: str | None = None
-    filename: str | None = None
-    file_url: str | None = None
+def _avatar(value: Any) -> Any:
+    # One section of the API's document types the avatar as a plain URL string.
+    if isinstance(value, str):
+        return {"fileUrl": value} if value else None
+    return value if _is_object(value) and value else None
+
+
+@_camel
+class Avatar(_Wire):
+    file_save_path: Str = None
+    filename: Str = None
+    file_url: Str = None
 
     @classmethod
     def from_wire(cls, wire: Any) -> Avatar | None:
-        # One section of the API's document types the avatar as a plain URL string.
-        if isinstance(wire, str):
-            return cls(file_url=wire) if wire else None
-        if not isinstance(wire, dict) or not wire:
-            return None
-        return cls(
-            file_save_path=_str(wire.get("fileSavePath")),
-            filename=_str(wire.get("filename")),
-            file_url=_str(wire.get("fileUrl")),
-        )
+        value = _avatar(wire)
+        return None if value is None else _decode(cls, value)
 
 
-@dataclass(frozen=True)
-class PermConfig:
-    is_public: bool = False
-    allow_chat: bool = False
-    allow_api: bool = False
-
-    def to_wire(self) -> Wire:
-        # The API wants all three, as 0/1 integers.
-        return {
-            "isPublic": int(self.is_public),
-            "allowChat": int(self.allow_chat),
-            "allowApi": int(self.allow_api),
-        }
+@_camel
+class PermConfig(_Wire):
+    # The API wants all three on every write.
+    is_public: BitSwitch = False
+    allow_chat: BitSwitch = False
+    allow_api: BitSwitch = False
 
     @classmethod
     def from_wire(cls, wire: Any) -> PermConfig | None:
-        if not isinstance(wire, dict):
-            return None
-        return cls(
-            is_public=bool(_bool(wire.get("isPublic"), False)),
-            allow_chat=bool(_bool(wire.get("allowChat"), False)),
-            allow_api=bool(_bool(wire.get("allowApi"), False)),
-        )
+        return _decode(cls, wire) if isinstance(wire, dict) else None
 
 
-@dataclass(frozen=True)
-class KvMemoryConfig:
-    enabled: bool = True
-    memory_text: str = ""
-
-    def to_wire(self) -> Wire:
-        return {"enabled": self.enabled, "memoryText": self.memory_text}
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> KvMemoryConfig:
-        return cls(
-            enabled=bool(_bool(wire.get("enabled"), False)),
-            memory_text=_str(wire.get("memoryText")) or "",
-        )
+@_camel
+class KvMemoryConfig(_Toggle):
+    enabled: Switch = True
+    memory_text: Text = ""
 
 
-@dataclass(frozen=True)
-class LongTermMemory:
-    enabled: bool = True
-    memory_type: str = "kv"
-    kv_memory_configs: list[KvMemoryConfig] = field(default_factory=list)
-
-    def to_wire(self) -> Wire:
-        return {
-            "enabled": self.enabled,
-            "memoryType": self.memory_type,
-            "kvMemoryConfigs": [c.to_wire() for c in self.kv_memory_configs],
-        }
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> LongTermMemory:
-        configs = _list(wire.get("kvMemoryConfigs"))
-        return cls(
-            enabled=bool(_bool(wire.get("enabled"), False)),
-            memory_type=_str(wire.get("memoryType")) or "kv",
-            kv_memory_configs=[KvMemoryConfig.from_wire(c) for c in configs if isinstance(c, dict)],
-        )
+@_camel
+class LongTermMemory(_Toggle):
+    enabled: Switch = True
+    memory_type: Annotated[str, BeforeValidator(lambda v: _str(v) or "kv")] = "kv"
+    kv_memory_configs: Items[KvMemoryConfig] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RejectCondition:
-    enabled: bool = True
-    condition_type: str | None = None
-    keywords: list[str] = field(default_factory=list)
-    sub_reject_condition: RejectCondition | None = None
-
-    def to_wire(self) -> Wire:
-        sub = self.sub_reject_condition
-        return _compact(
-            {
-                "enabled": self.enabled,
-                "conditionType": self.condition_type,
-                "keywords": [{"value": k} for k in self.keywords],
-                "subRejectCondition": sub.to_wire() if sub else None,
-            }
-        )
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> RejectCondition:
-        sub = wire.get("subRejectCondition")
-        keywords = [_dict(k).get("value", k) for k in _list(wire.get("keywords"))]
-        return cls(
-            enabled=bool(_bool(wire.get("enabled"), False)),
-            condition_type=_str(wire.get("conditionType")),
-            keywords=[str(k) for k in keywords if k is not None],
-            sub_reject_condition=cls.from_wire(sub) if isinstance(sub, dict) else None,
-        )
+def _keywords(value: Any) -> list[str]:
+    # On the wire each keyword is `{"value": ...}`; plain strings are accepted too.
+    keywords = (_dict(k).get("value", k) for k in _list(value))
+    return [str(k) for k in keywords if k is not None]
 
 
-@dataclass(frozen=True)
-class PlatformPlugin:
+@_camel
+class RejectCondition(_Toggle):
+    enabled: Switch = True
+    condition_type: Str = None
+    keywords: Annotated[
+        list[str],
+        BeforeValidator(_keywords),
+        PlainSerializer(lambda keywords: [{"value": k} for k in keywords]),
+    ] = field(default_factory=list)
+    sub_reject_condition: Maybe[RejectCondition] = None
+
+
+@_camel
+class PlatformPlugin(_Toggle):
     """`text_to_image_plugin` or `reject_answer_plugin`. `enabled` is always sent: the platform
     treats a missing value as disabled."""
 
-    name: str
-    enabled: bool = True
-    image_style: str | None = None
-    positive_desc: str | None = None
-    negative_desc: str | None = None
-    reject_conditions: list[RejectCondition] = field(default_factory=list)
-
-    def to_wire(self) -> Wire:
-        wire = _compact(
-            {
-                "name": self.name,
-                "enabled": self.enabled,
-                "imageStyle": self.image_style,
-                "positiveDesc": self.positive_desc,
-                "negativeDesc": self.negative_desc,
-            }
-        )
-        if self.reject_conditions:
-            wire["rejectConditions"] = [c.to_wire() for c in self.reject_conditions]
-        return wire
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> PlatformPlugin:
-        conditions = _list(wire.get("rejectConditions"))
-        return cls(
-            name=_str(wire.get("name")) or "",
-            enabled=bool(_bool(wire.get("enabled"), False)),
-            image_style=_str(wire.get("imageStyle")),
-            positive_desc=_str(wire.get("positiveDesc")),
-            negative_desc=_str(wire.get("negativeDesc")),
-            reject_conditions=[
-                RejectCondition.from_wire(c) for c in conditions if isinstance(c, dict)
-            ],
-        )
+    name: Text = ""
+    enabled: Switch = True
+    image_style: Str = None
+    positive_desc: Str = None
+    negative_desc: Str = None
+    reject_conditions: Items[RejectCondition] = Field(
+        default_factory=list, exclude_if=lambda conditions: not conditions
+    )
 
 
-@dataclass(frozen=True)
-class AdvancedConfig:
+@_camel
+class AdvancedConfig(_Received):
     """A character's `advancedConfig`; `short_term_memory_round` is at most 100."""
 
-    is_real_info: bool | None = None
-    search_keyword: str | None = None
-    is_real_time: bool | None = None
-    short_term_memory_round: int | None = None
-    long_term_memories: list[LongTermMemory] = field(default_factory=list)
-    platform_plugins: list[PlatformPlugin] = field(default_factory=list)
-    knowledge_bases: list[str] = field(default_factory=list)
-    allow_send_image: bool | None = None
-    image_style: str | None = None
-    allow_send_asr: bool | None = None
-    asr_style: str | None = None
-    chat_description: str | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    def to_wire(self) -> Wire:
-        """The modelled fields, plus any unmodelled ones `raw` carried in from the server (such
-        as `repositoryInfo`), so a read-modify-write does not drop settings made elsewhere."""
-        known = {
-            "isRealInfo": self.is_real_info,
-            "searchKeyword": self.search_keyword,
-            "isRealTime": self.is_real_time,
-            "shortTermMemoryRound": self.short_term_memory_round,
-            "longTermMemories": [m.to_wire() for m in self.long_term_memories],
-            "platformPlugins": [p.to_wire() for p in self.platform_plugins],
-            "knowledgeBases": list(self.knowledge_bases),
-            "allowSendImage": self.allow_send_image,
-            "imageStyle": self.image_style,
-            "allowSendAsr": self.allow_send_asr,
-            "asrStyle": self.asr_style,
-            "chatDescription": self.chat_description,
-        }
-        carried = {key: value for key, value in self.raw.items() if key not in known}
-        return carried | _compact(known)
+    is_real_info: Flag = None
+    search_keyword: Str = None
+    is_real_time: Flag = None
+    short_term_memory_round: Int = None
+    long_term_memories: Items[LongTermMemory] = field(default_factory=list)
+    platform_plugins: Items[PlatformPlugin] = field(default_factory=list)
+    knowledge_bases: Strs = field(default_factory=list)
+    allow_send_image: Flag = None
+    image_style: Str = None
+    allow_send_asr: Flag = None
+    asr_style: Str = None
+    chat_description: Str = None
 
     @classmethod
     def from_wire(cls, wire: Any) -> AdvancedConfig | None:
-        if not isinstance(wire, dict):
-            return None
-        memories = [m for m in _list(wire.get("longTermMemories")) if isinstance(m, dict)]
-        plugins = [p for p in _list(wire.get("platformPlugins")) if isinstance(p, dict)]
-        return cls(
-            is_real_info=_bool(wire.get("isRealInfo")),
-            search_keyword=_str(wire.get("searchKeyword")),
-            is_real_time=_bool(wire.get("isRealTime")),
-            short_term_memory_round=_int(wire.get("shortTermMemoryRound")),
-            long_term_memories=[LongTermMemory.from_wire(m) for m in memories],
-            platform_plugins=[PlatformPlugin.from_wire(p) for p in plugins],
-            knowledge_bases=_strs(wire.get("knowledgeBases")),
-            allow_send_image=_bool(wire.get("allowSendImage")),
-            image_style=_str(wire.get("imageStyle")),
-            allow_send_asr=_bool(wire.get("allowSendAsr")),
-            asr_style=_str(wire.get("asrStyle")),
-            chat_description=_str(wire.get("chatDescription")),
-            raw=wire,
-        )
+        return _decode(cls, wire) if isinstance(wire, dict) else None
+
+    @model_serializer(mode="wrap")
+    def _carry_unmodelled(self, handler: Callable[[Any], Wire]) -> Wire:
+        """The modelled fields, plus any unmodelled ones `raw` carried in from the server (such
+        as `repositoryInfo`), so a read-modify-write does not drop settings made elsewhere."""
+        modelled = {to_camel(f.name) for f in dataclasses.fields(self)}
+        return {k: v for k, v in self.raw.items() if k not in modelled} | handler(self)
 
 
-@dataclass(frozen=True)
-class CharacterInput:
+@_camel
+class CharacterInput(_Wire):
     """The fields of character create, update and createOrUpdateVersion.
 
     `avatar_url` is an external URL the platform re-hosts; pass `avatar_file_save_path` (the
@@ -558,8 +492,8 @@ class CharacterInput:
 
     name: str
     basic_information: str
-    avatar_url: str | None = None
-    avatar_file_save_path: str | None = None
+    avatar_url: str | None = Field(None, exclude=True)
+    avatar_file_save_path: str | None = Field(None, exclude=True)
     introduction: str | None = None
     opening_line: str | None = None
     traits: str | None = None
@@ -572,96 +506,45 @@ class CharacterInput:
 
     def to_wire(self) -> Wire:
         avatar = _compact({"fileUrl": self.avatar_url, "fileSavePath": self.avatar_file_save_path})
-        return _compact(
-            {
-                "name": self.name,
-                "basicInformation": self.basic_information,
-                "avatar": avatar or None,
-                "introduction": self.introduction,
-                "openingLine": self.opening_line,
-                "traits": self.traits,
-                "chatExample": self.chat_example,
-                "type": self.type,
-                "chatObjective": self.chat_objective,
-                "roleTypes": list(self.role_types),
-                "permConfig": self.perm_config.to_wire() if self.perm_config else None,
-                "advancedConfig": self.advanced_config.to_wire() if self.advanced_config else None,
-            }
-        )
+        return _dump(self) | ({"avatar": avatar} if avatar else {})
 
 
-@dataclass(frozen=True)
-class Character:
+@_camel
+class Character(_Received):
     """CharacterDTO. Review statuses are normalised ("succcess" reads as "success")."""
 
-    character_id: str
-    name: str = ""
-    avatar: Avatar | None = None
-    introduction: str | None = None
-    basic_information: str | None = None
-    opening_line: str | None = None
-    traits: str | None = None
-    chat_example: str | None = None
-    type: str | None = None
-    chat_objective: str | None = None
-    role_types: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    bubbles: list[str] = field(default_factory=list)
-    background_img_url: str | None = None
-    perm_config: PermConfig | None = None
-    advanced_config: AdvancedConfig | None = None
-    version: int | None = None
-    major_version: int | None = None
-    versions: list[int] = field(default_factory=list)
-    created_at: datetime | None = None
-    modified_at: datetime | None = None
-    user_id: str | None = None
-    biz_user_id: str | None = None
-    modified_by: str | None = None
-    creator: str | None = None
-    manageable: bool | None = None
-    is_pre_configured: bool | None = None
-    audit_status: str | None = None
-    config_status: str | None = None
-    green_status: str | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> Character:
-        versions = (_int(v) for v in _list(wire.get("versions")))
-        return cls(
-            character_id=_str(wire.get("characterId")) or "",
-            name=_str(wire.get("name")) or "",
-            avatar=Avatar.from_wire(wire.get("avatar")),
-            introduction=_str(wire.get("introduction")),
-            basic_information=_str(wire.get("basicInformation")),
-            opening_line=_str(wire.get("openingLine")),
-            traits=_str(wire.get("traits")),
-            chat_example=_str(wire.get("chatExample")),
-            type=_str(wire.get("type")),
-            chat_objective=_str(wire.get("chatObjective")),
-            role_types=_strs(wire.get("roleTypes")),
-            tags=_strs(wire.get("tags")),
-            bubbles=_strs(wire.get("bubbles")),
-            background_img_url=_str(wire.get("backgroundImgUrl")),
-            perm_config=PermConfig.from_wire(wire.get("permConfig")),
-            advanced_config=AdvancedConfig.from_wire(wire.get("advancedConfig")),
-            version=_int(wire.get("version")),
-            major_version=_int(wire.get("majorVersion")),
-            versions=[v for v in versions if v is not None],
-            created_at=parse_time(wire.get("gmtCreate")),
-            modified_at=parse_time(wire.get("gmtModified")),
-            user_id=_str(wire.get("userId")),
-            biz_user_id=_str(wire.get("bizUserId")),
-            modified_by=_str(wire.get("modifiedBy")),
-            creator=_str(wire.get("creator")),
-            manageable=_bool(wire.get("manageable")),
-            is_pre_configured=_bool(wire.get("isPreConfigured")),
-            audit_status=_normalize_status(wire.get("auditStatus")),
-            config_status=_str(wire.get("configStatus")),
-            green_status=_normalize_status(wire.get("greenStatus")),
-            raw=wire,
-        )
+    character_id: Text = ""
+    name: Text = ""
+    avatar: Annotated[Avatar | None, BeforeValidator(_avatar)] = None
+    introduction: Str = None
+    basic_information: Str = None
+    opening_line: Str = None
+    traits: Str = None
+    chat_example: Str = None
+    type: Str = None
+    chat_objective: Str = None
+    role_types: Strs = field(default_factory=list)
+    tags: Strs = field(default_factory=list)
+    bubbles: Strs = field(default_factory=list)
+    background_img_url: Str = None
+    perm_config: Maybe[PermConfig] = None
+    advanced_config: Maybe[AdvancedConfig] = None
+    version: Int = None
+    major_version: Int = None
+    versions: Annotated[
+        list[int], BeforeValidator(lambda v: [i for i in map(_int, _list(v)) if i is not None])
+    ] = field(default_factory=list)
+    created_at: Time = Field(None, validation_alias="gmtCreate")
+    modified_at: Time = Field(None, validation_alias="gmtModified")
+    user_id: Str = None
+    biz_user_id: Str = None
+    modified_by: Str = None
+    creator: Str = None
+    manageable: Flag = None
+    is_pre_configured: Flag = None
+    audit_status: Status = None
+    config_status: Str = None
+    green_status: Status = None
 
     def to_input(self) -> CharacterInput:
         """The editable fields, ready for update or a new version; the avatar is kept by key."""
@@ -683,7 +566,7 @@ class Character:
         )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
     page: int
@@ -706,8 +589,8 @@ class Page(Generic[T]):
 # --- chat requests and results --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChatRequest:
+@_camel
+class ChatRequest(_Wire):
     """One chat turn with a platform character.
 
     `seed` None means a fresh random seed on every call (one `to_wire()` per call), which the
@@ -740,66 +623,61 @@ class ChatRequest:
     platform_plugins: list[PlatformPlugin] = field(default_factory=list)
 
     def to_wire(self) -> Wire:
-        body: Wire = {
-            "parameters": _chat_parameters(self),
-            "input": {
-                "prompt": SYSTEM_PROMPT,
-                "messages": [m.to_wire() for m in self.messages],
-                "aca": self._aca(),
-            },
-        }
-        if self.model_name:
-            body["model"] = self.model_name
-        return body
+        input_ = {"prompt": SYSTEM_PROMPT, "messages": _dumps(self.messages), "aca": self._aca()}
+        return _chat_body(self, input_)
 
     def _aca(self) -> Wire:
         settings, memory = self.advanced_settings, self.memory
+        user = {
+            "userId": self.user_id,
+            "userName": self.user_name,
+            "basicInfo": self.user_basic_info,
+        }
+        context = {
+            "useChatHistory": self.use_chat_history,
+            "isRegenerate": self.is_regenerate,
+            "queryId": self.query_id,
+            "answerId": self.answer_id,
+        }
         return _compact(
             {
                 "botProfile": _compact(
                     {"characterId": self.character_id, "version": self.character_version}
                 ),
-                "userProfile": _compact(
-                    {
-                        "userId": self.user_id,
-                        "userName": self.user_name,
-                        "basicInfo": self.user_basic_info,
-                    }
-                ),
-                "sampleMessages": [m.to_wire() for m in self.sample_messages] or None,
+                "userProfile": _compact(user),
+                "sampleMessages": _dumps(self.sample_messages) or None,
                 "scenario": {"description": self.scenario} if self.scenario else None,
-                "functionList": [f.to_wire() for f in self.function_list] or None,
-                "context": _compact(
-                    {
-                        "useChatHistory": self.use_chat_history,
-                        "isRegenerate": self.is_regenerate,
-                        "queryId": self.query_id,
-                        "answerId": self.answer_id,
-                    }
-                ),
+                "functionList": _dumps(self.function_list) or None,
+                "context": _compact(context),
                 "memory": memory.to_wire() if memory else None,
                 "advancedSettings": settings.to_wire() if settings else None,
-                "platformPlugins": [p.to_wire() for p in self.platform_plugins] or None,
+                "platformPlugins": _dumps(self.platform_plugins) or None,
             }
         )
 
 
-def _chat_parameters(request: ChatRequest | GroupChatRequest) -> Wire:
-    return _compact(
-        {
-            "seed": _seed(request.seed),
-            "incrementalOutput": request.incremental_output,
-            "maxLength": request.max_length,
-            "temperature": request.temperature,
-            "topP": request.top_p,
-            "topK": request.top_k,
-            "modelName": request.model_name,
-        }
-    )
+def _dumps(items: list[Any]) -> list[Wire]:
+    return [item.to_wire() for item in items]
 
 
-@dataclass(frozen=True)
-class GroupMember:
+def _chat_body(request: ChatRequest | GroupChatRequest, input_: Wire) -> Wire:
+    parameters = {
+        "seed": _seed(request.seed),
+        "incrementalOutput": request.incremental_output,
+        "maxLength": request.max_length,
+        "temperature": request.temperature,
+        "topP": request.top_p,
+        "topK": request.top_k,
+        "modelName": request.model_name,
+    }
+    body: Wire = {"parameters": _compact(parameters), "input": input_}
+    if request.model_name:
+        body["model"] = request.model_name
+    return body
+
+
+@_camel
+class GroupMember(_Wire):
     """A group-chat character: a platform character by id, or an ad-hoc one by name and
     persona text."""
 
@@ -807,14 +685,9 @@ class GroupMember:
     name: str | None = None
     content: str | None = None
 
-    def to_wire(self) -> Wire:
-        return _compact(
-            {"characterId": self.character_id, "name": self.name, "content": self.content}
-        )
 
-
-@dataclass(frozen=True)
-class GroupChatRequest:
+@_camel
+class GroupChatRequest(_Wire):
     """A group-chat turn: 1 to 10 members; `reply_bot_name` (one of the members) picks who
     answers, `reply_thought` says how."""
 
@@ -836,46 +709,51 @@ class GroupChatRequest:
 
     def to_wire(self) -> Wire:
         reply = _compact({"botName": self.reply_bot_name, "thought": self.reply_thought})
-        aca = _compact(
-            {
-                "botProfiles": [m.to_wire() for m in self.members],
-                "userProfile": _compact({"userId": self.user_id, "userName": self.user_name}),
-                "groupInfo": _compact(
-                    {"name": self.group_name, "description": self.group_description}
-                ),
-                "replySetting": reply or None,
-            }
-        )
-        body: Wire = {
-            "parameters": _chat_parameters(self),
-            "input": {"messages": [m.to_wire() for m in self.messages], "aca": aca},
+        aca = {
+            "botProfiles": _dumps(self.members),
+            "userProfile": _compact({"userId": self.user_id, "userName": self.user_name}),
+            "groupInfo": _compact({"name": self.group_name, "description": self.group_description}),
+            "replySetting": reply or None,
         }
-        if self.model_name:
-            body["model"] = self.model_name
-        return body
+        return _chat_body(self, {"messages": _dumps(self.messages), "aca": _compact(aca)})
 
 
-def _first_choice_message(payload: Wire) -> tuple[Wire, Wire]:
-    choice = next((c for c in _list(payload.get("choices")) if isinstance(c, dict)), {})
-    message = next((m for m in _list(choice.get("messages")) if isinstance(m, dict)), {})
-    return choice, message
+def _choice_texts(value: Any) -> list[str]:
+    # Each choice's first message text; texts a caller made pass through.
+    return [item if isinstance(item, str) else _reply_text(item) for item in _list(value)]
 
 
-@dataclass(frozen=True)
-class ChatResult:
+def _reply_text(choice: Any) -> str:
+    messages = _list(_dict(choice).get("messages"))
+    return (_str(_dict(messages[0]).get("content")) if messages else None) or ""
+
+
+# The reply is the first choice's first message.
+_REPLY = ("choices", 0, "messages", 0)
+
+
+@_camel
+class ChatResult(_Received):
     """A whole reply. `alternatives` holds every choice's text when several were asked for."""
 
-    request_id: str | None
-    text: str
-    stop_reason: str | None
-    usage: Usage | None
-    context: ChatContext
-    has_risk: bool = False
-    safety_std_answer: str | None = None
-    function_call: FunctionCall | None = None
-    speaker: str | None = None
-    alternatives: list[str] = field(default_factory=list)
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
+    request_id: Str = None
+    text: Text = Field("", validation_alias=AliasPath(*_REPLY, "content"))
+    stop_reason: StopReason = Field(None, validation_alias=AliasPath("choices", 0, "stopReason"))
+    usage: Maybe[Usage] = None
+    context: Annotated[ChatContext, BeforeValidator(lambda v: v if _is_object(v) else {})] = field(
+        default_factory=ChatContext
+    )
+    has_risk: Switch = Field(False, validation_alias=AliasPath(*_REPLY, "meta", "hasRisk"))
+    safety_std_answer: Str = Field(
+        None, validation_alias=AliasPath(*_REPLY, "meta", "safetyStdAnswer")
+    )
+    function_call: _MaybeFunctionCall = Field(
+        None, validation_alias=AliasPath(*_REPLY, "functionCall")
+    )
+    speaker: Str = Field(None, validation_alias=AliasPath(*_REPLY, "name"))
+    alternatives: Annotated[list[str], BeforeValidator(_choice_texts)] = Field(
+        default_factory=list, validation_alias="choices"
+    )
 
     @property
     def finished(self) -> bool:
@@ -883,35 +761,24 @@ class ChatResult:
 
     @classmethod
     def from_wire(cls, data: Any, request_id: str | None = None) -> ChatResult:
-        data = _dict(data)
-        choice, message = _first_choice_message(data)
-        meta = _dict(message.get("meta"))
-        context = ChatContext.from_wire(data.get("context"))
-        alternatives = []
-        for item in _list(data.get("choices")):
-            _, alt = _first_choice_message({"choices": [item]})
-            alternatives.append(_str(alt.get("content")) or "")
-        return cls(
-            request_id=request_id or _str(data.get("requestId")) or context.request_id,
-            text=_str(message.get("content")) or "",
-            stop_reason=normalize_stop_reason(choice.get("stopReason")),
-            usage=Usage.from_wire(data.get("usage")),
-            context=context,
-            has_risk=bool(_bool(meta.get("hasRisk"), False)),
-            safety_std_answer=_str(meta.get("safetyStdAnswer")),
-            function_call=FunctionCall.from_wire(message.get("functionCall")),
-            speaker=_str(message.get("name")),
-            alternatives=alternatives,
-            raw=data,
+        """`request_id` (the envelope's) wins over the data's, and that over its context's."""
+        result = _decode(cls, data)
+        wanted = request_id or result.request_id or result.context.request_id
+        return (
+            result
+            if wanted == result.request_id
+            else dataclasses.replace(result, request_id=wanted)
         )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ChatEvent:
     """One streamed event. `delta` is only the new text and `text` the whole text so far,
     whichever output mode the server used; `replaced` is True when a cumulative event did not
     extend the previous text (then `delta` is the whole new text and the display must be reset).
     `request_id` is the one seen on the first event. `context` accumulates the ids seen so far.
+
+    Assembled by the client from `ChatResult`s, never read from the wire itself.
     """
 
     request_id: str | None
@@ -935,8 +802,8 @@ def _epoch_ms(value: datetime) -> int:
     return int(aware.timestamp() * 1000)
 
 
-@dataclass(frozen=True)
-class HistoryQuery:
+@_camel
+class HistoryQuery(_Wire):
     """Histories filter. `order_by` items look like "gmtCreate desc" (the only sort field).
 
     The user goes out under both names (the seed doc's `userId`, the SDK's `bizUserId`) and the
@@ -955,20 +822,18 @@ class HistoryQuery:
     end_time: datetime | None = None
 
     def to_wire(self) -> Wire:
-        where = _compact(
-            {
-                "characterId": self.character_id,
-                "userId": self.biz_user_id,
-                "bizUserId": self.biz_user_id,
-                "sessionId": self.session_id,
-                "messageIds": self.message_ids,
-                "startTime": _epoch_ms(self.start_time) if self.start_time else None,
-                "endTime": _epoch_ms(self.end_time) if self.end_time else None,
-            }
-        )
+        where = {
+            "characterId": self.character_id,
+            "userId": self.biz_user_id,
+            "bizUserId": self.biz_user_id,
+            "sessionId": self.session_id,
+            "messageIds": self.message_ids,
+            "startTime": _epoch_ms(self.start_time) if self.start_time else None,
+            "endTime": _epoch_ms(self.end_time) if self.end_time else None,
+        }
         return _compact(
             {
-                "where": where,
+                "where": _compact(where),
                 "pageNum": self.page_num,
                 "pageSize": self.page_size,
                 "orderBy": self.order_by,
@@ -1007,109 +872,75 @@ def _text_of(decoded: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ChatMessage:
+def _issuer(key: str) -> Any:
+    return Field(None, validation_alias=AliasPath("messageIssuer", key))
+
+
+@_camel
+class ChatMessage(_Received):
     """ChatMessageDTO; `content` is the decoded text, `raw_content` what the server sent.
 
     `user_id` is the business user the record belongs to (the record's `userId`, else its
     `bizUserId`), whoever issued it; None when the server leaves both out.
     """
 
-    message_id: str
-    session_id: str | None
-    chat_id: str | None
-    issuer_type: str | None
-    message_type: str | None
-    status: str | None
-    content: str
-    created_at: datetime | None
-    rating: int | None = None
-    regenerate_times: int | None = None
-    is_greeting: bool | None = None
-    issuer_user_id: str | None = None
-    issuer_biz_user_id: str | None = None
-    issuer_name: str | None = None
-    raw_content: str | None = None
-    user_id: str | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
+    message_id: Text = ""
+    session_id: Str = None
+    chat_id: Str = None
+    issuer_type: Str = _issuer("userType")
+    message_type: Str = None
+    status: Str = None
+    content: Annotated[str, BeforeValidator(decode_message_content)] = ""
+    created_at: Time = Field(None, validation_alias="gmtCreate")
+    rating: Int = None
+    regenerate_times: Int = None
+    is_greeting: Flag = None
+    issuer_user_id: Str = _issuer("userId")
+    issuer_biz_user_id: Str = _issuer("bizUserId")
+    issuer_name: Str = _issuer("userName")
+    raw_content: Str = None
+    user_id: Annotated[str | None, BeforeValidator(lambda v: _str(v) or None)] = None
 
     @classmethod
-    def from_wire(cls, wire: Wire) -> ChatMessage:
-        issuer = _dict(wire.get("messageIssuer"))
-        return cls(
-            message_id=_str(wire.get("messageId")) or "",
-            session_id=_str(wire.get("sessionId")),
-            chat_id=_str(wire.get("chatId")),
-            issuer_type=_str(issuer.get("userType")),
-            message_type=_str(wire.get("messageType")),
-            status=_str(wire.get("status")),
-            content=decode_message_content(wire.get("content")),
-            created_at=parse_time(wire.get("gmtCreate")),
-            rating=_int(wire.get("rating")),
-            regenerate_times=_int(wire.get("regenerateTimes")),
-            is_greeting=_bool(wire.get("isGreeting")),
-            issuer_user_id=_str(issuer.get("userId")),
-            issuer_biz_user_id=_str(issuer.get("bizUserId")),
-            issuer_name=_str(issuer.get("userName")),
-            raw_content=_str(wire.get("content")),
-            # The doc's name first, then the SDK's; ids may arrive as numbers.
-            user_id=_str(wire.get("userId")) or _str(wire.get("bizUserId")) or None,
-            raw=wire,
-        )
+    def from_wire(cls, wire: Any) -> ChatMessage:
+        wire = _dict(wire)
+        # The doc's owner name first, then the SDK's; an empty one counts as missing.
+        owner = _str(wire.get("userId")) or _str(wire.get("bizUserId"))
+        derived = {"rawContent": wire.get("content"), "userId": owner, "raw": wire}
+        return _decode(cls, {**wire, **derived})
 
 
-@dataclass(frozen=True)
-class ImageTask:
+@_camel
+class ImageTask(_Received):
     """A text-to-image task: poll until `status` is no longer "running". URLs expire."""
 
-    task_id: str | None
-    status: str
-    file_urls: list[str] = field(default_factory=list)
-    error_message: str | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
+    task_id: Str = None
+    status: Annotated[str, BeforeValidator(lambda v: (_str(v) or "running").lower())] = "running"
+    file_urls: Annotated[list[str], BeforeValidator(lambda v: [u for u in _strs(v) if u])] = Field(
+        default_factory=list, validation_alias=AliasChoices("fileUrls", "fileUrl")
+    )
+    error_message: Str = None
 
     @property
     def done(self) -> bool:
         return self.status != "running"
 
-    @classmethod
-    def from_wire(cls, wire: Any) -> ImageTask:
-        wire = _dict(wire)
-        urls = wire.get("fileUrls", wire.get("fileUrl"))
-        return cls(
-            task_id=_str(wire.get("taskId")),
-            status=(_str(wire.get("status")) or "running").lower(),
-            file_urls=[u for u in _strs(urls) if u],
-            error_message=_str(wire.get("errorMessage")),
-            raw=wire,
-        )
 
-
-@dataclass(frozen=True)
-class NextSpeaker:
-    name: str
-    thought: str | None
-    usage: Usage | None
-    context: ChatContext
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> NextSpeaker:
-        wire = _dict(wire)
-        return cls(
-            name=_str(wire.get("name")) or "",
-            thought=_str(wire.get("thought", wire.get("tought"))),
-            usage=Usage.from_wire(wire.get("usage")),
-            context=ChatContext.from_wire(wire.get("context")),
-            raw=wire,
-        )
+@_camel
+class NextSpeaker(_Received):
+    name: Text = ""
+    thought: Str = Field(None, validation_alias=AliasChoices("thought", "tought"))
+    usage: Maybe[Usage] = None
+    context: Annotated[ChatContext, BeforeValidator(lambda v: v if _is_object(v) else {})] = field(
+        default_factory=ChatContext
+    )
 
 
 # --- generation helpers: description, memory extraction, file conversion ----------------------
 
 
-@dataclass(frozen=True)
-class AutoDescRequest:
+@_camel
+class AutoDescRequest(_Wire):
     """Describe a character from `text`, or from the file at `file_url` (type "file"; then
     `file_name` with its extension is required)."""
 
@@ -1117,165 +948,92 @@ class AutoDescRequest:
     text: str | None = None
     file_url: str | None = None
     file_name: str | None = None
-    model_parameters: ModelParameters | None = None
-
-    def to_wire(self) -> Wire:
-        params = self.model_parameters
-        return _compact(
-            {
-                "type": self.type,
-                "text": self.text,
-                "fileUrl": self.file_url,
-                "fileName": self.file_name,
-                "modelParameter": params.to_wire() if params else None,
-            }
-        )
+    model_parameters: ModelParameters | None = Field(None, serialization_alias="modelParameter")
 
 
-@dataclass(frozen=True)
-class CharacterDesc:
-    content: str
-    usage: Usage | None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> CharacterDesc:
-        wire = _dict(wire)
-        usage = Usage.from_wire(wire.get("usage"))
-        return cls(content=_str(wire.get("content")) or "", usage=usage, raw=wire)
+@_camel
+class CharacterDesc(_Received):
+    content: Text = ""
+    usage: Maybe[Usage] = None
 
 
-@dataclass(frozen=True)
-class ExtractKV:
-    schemas: list[KvSchema]
-    usage: Usage | None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> ExtractKV:
-        wire = _dict(wire)
-        items = [_dict(s).get("schema", s) for s in _list(wire.get("schemas"))]
-        schemas = [KvSchema.from_wire(s) for s in items if isinstance(s, dict)]
-        return cls(schemas=schemas, usage=Usage.from_wire(wire.get("usage")), raw=wire)
+def _unwrapped(key: str) -> BeforeValidator:
+    """List items that the document nests under `key` and the examples and SDK do not."""
+    return BeforeValidator(lambda v: [_dict(item).get(key, item) for item in _list(v)])
 
 
-@dataclass(frozen=True)
-class ExtractSummary:
-    summaries: list[str]
-    usage: Usage | None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> ExtractSummary:
-        wire = _dict(wire)
-        # The document nests each item as `memoryResult`; the examples and SDK are flat.
-        items = [_dict(r).get("memoryResult", r) for r in _list(wire.get("memoryResults"))]
-        summaries = [_str(_dict(r).get("content")) or "" for r in items]
-        return cls(summaries=summaries, usage=Usage.from_wire(wire.get("usage")), raw=wire)
+@_camel
+class ExtractKV(_Received):
+    schemas: Annotated[Items[KvSchema], _unwrapped("schema")] = field(default_factory=list)
+    usage: Maybe[Usage] = None
 
 
-@dataclass(frozen=True)
-class FileConvert:
+def _summary_text(item: Any) -> str:
+    return item if isinstance(item, str) else _str(_dict(item).get("content")) or ""
+
+
+@_camel
+class ExtractSummary(_Received):
+    summaries: Annotated[
+        list[str],
+        BeforeValidator(lambda items: [_summary_text(item) for item in items]),
+        _unwrapped("memoryResult"),
+    ] = Field(default_factory=list, validation_alias="memoryResults")
+    usage: Maybe[Usage] = None
+
+
+@_camel
+class FileConvert(_Wire):
     """An excel-to-docx task; status is init, success, failed or error."""
 
-    id: int
-    status: str
-    url: str | None
+    id: Count = 0
+    status: Annotated[str, BeforeValidator(lambda v: (_str(v) or "init").lower())] = "init"
+    url: Annotated[str | None, BeforeValidator(lambda v: _str(v) or None)] = None
 
     @property
     def done(self) -> bool:
         return self.status != "init"
 
-    @classmethod
-    def from_wire(cls, wire: Any) -> FileConvert:
-        wire = _dict(wire)
-        return cls(
-            id=_int(wire.get("id")) or 0,
-            status=(_str(wire.get("status")) or "init").lower(),
-            url=_str(wire.get("url")) or None,
-        )
-
 
 # --- knowledge bases ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KnowledgeBase:
-    knowledge_base_id: str
-    name: str
-    description: str | None = None
-    id: int | None = None
-    user_id: str | None = None
-    biz_user_id: str | None = None
-    count: int | None = None
-    created_at: datetime | None = None
-    modified_at: datetime | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> KnowledgeBase:
-        wire = _dict(wire)
-        return cls(
-            knowledge_base_id=_str(wire.get("knowledgeBaseId")) or "",
-            name=_str(wire.get("name")) or "",
-            description=_str(wire.get("description")),
-            id=_int(wire.get("id")),
-            user_id=_str(wire.get("userId")),
-            biz_user_id=_str(wire.get("bizUserId")),
-            count=_int(wire.get("count")),
-            created_at=parse_time(wire.get("gmtCreate")),
-            modified_at=parse_time(wire.get("gmtModified")),
-            raw=wire,
-        )
+@_camel
+class KnowledgeBase(_Received):
+    knowledge_base_id: Text = ""
+    name: Text = ""
+    description: Str = None
+    id: Int = None
+    user_id: Str = None
+    biz_user_id: Str = None
+    count: Int = None
+    created_at: Time = Field(None, validation_alias="gmtCreate")
+    modified_at: Time = Field(None, validation_alias="gmtModified")
 
 
-@dataclass(frozen=True)
-class KnowledgeBaseFile:
-    knowledge_base_id: str
-    name: str
-    type: str | None = None
-    status: str | None = None
-    id: int | None = None
-    created_at: datetime | None = None
-    modified_at: datetime | None = None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> KnowledgeBaseFile:
-        wire = _dict(wire)
-        return cls(
-            knowledge_base_id=_str(wire.get("knowledgeBaseId")) or "",
-            name=_str(wire.get("name")) or "",
-            type=_str(wire.get("type")),
-            status=_str(wire.get("status")),
-            id=_int(wire.get("id")),
-            created_at=parse_time(wire.get("gmtCreate")),
-            modified_at=parse_time(wire.get("gmtModified")),
-            raw=wire,
-        )
+@_camel
+class KnowledgeBaseFile(_Received):
+    knowledge_base_id: Text = ""
+    name: Text = ""
+    type: Str = None
+    status: Str = None
+    id: Int = None
+    created_at: Time = Field(None, validation_alias="gmtCreate")
+    modified_at: Time = Field(None, validation_alias="gmtModified")
 
 
-@dataclass(frozen=True)
-class KbFileInfo:
+@_camel
+class KbFileInfo(_Wire):
     filename: str
     file_url: str
     file_save_path: str | None = None
-
-    def to_wire(self) -> Wire:
-        return _compact(
-            {
-                "fileSavePath": self.file_save_path,
-                "filename": self.filename,
-                "fileUrl": self.file_url,
-            }
-        )
 
 
 # --- completions (OpenAI-style, snake_case, not wrapped in the envelope) ----------------------
 
 
-@dataclass(frozen=True)
-class CompletionRequest:
+@_snake
+class CompletionRequest(_Wire):
     """`user` identifies the end user (the platform caches sessions by it); the persona goes
     in a system message. Always non-streaming."""
 
@@ -1286,109 +1044,63 @@ class CompletionRequest:
     seed: int | None = None
     temperature: float | None = None
     top_p: float | None = None
-    tools: list[FunctionDef] = field(default_factory=list)
+    tools: list[FunctionDef] = Field(default_factory=list, exclude=True)
     tool_choice: str | Wire | None = None
 
     def to_wire(self) -> Wire:
-        return _compact(
-            {
-                "model": self.model,
-                "messages": [m.to_wire() for m in self.messages],
-                "user": self.user,
-                "max_tokens": self.max_tokens,
-                "seed": _seed(self.seed),
-                "temperature": self.temperature,
-                "top_p": self.top_p,
-                "tools": [t.to_tool() for t in self.tools] or None,
-                "tool_choice": self.tool_choice,
-                "stream": False,
-            }
-        )
+        tools = {"tools": [t.to_tool() for t in self.tools]} if self.tools else {}
+        return _dump(self) | tools | {"seed": _seed(self.seed), "stream": False}
 
 
-@dataclass(frozen=True)
-class ToolCall:
-    id: str | None
-    name: str
-    arguments: str
-    type: str = "function"
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> ToolCall:
-        function = _dict(wire.get("function"))
-        arguments = function.get("arguments")
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
-        return cls(
-            id=_str(wire.get("id")),
-            name=_str(function.get("name")) or "",
-            arguments=arguments,
-            type=_str(wire.get("type")) or "function",
-        )
+def _arguments(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value if value is not None else {}, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
-class CompletionChoice:
-    index: int
-    finish_reason: str | None
-    role: str
-    content: str
-    name: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> CompletionChoice:
-        message = _dict(wire.get("message"))
-        calls = [c for c in _list(message.get("tool_calls")) if isinstance(c, dict)]
-        return cls(
-            index=_int(wire.get("index")) or 0,
-            finish_reason=normalize_stop_reason(wire.get("finish_reason")),
-            role=_str(message.get("role")) or "assistant",
-            content=_str(message.get("content")) or "",
-            name=_str(message.get("name")),
-            tool_calls=[ToolCall.from_wire(c) for c in calls],
-        )
+@_snake
+class ToolCall(_Wire):
+    id: Str = None
+    name: Text = Field("", validation_alias=AliasPath("function", "name"))
+    arguments: Annotated[str, BeforeValidator(_arguments)] = Field(
+        "{}", validation_alias=AliasPath("function", "arguments")
+    )
+    type: Annotated[str, BeforeValidator(lambda v: _str(v) or "function")] = "function"
 
 
-@dataclass(frozen=True)
-class CompletionUsage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
+@_snake
+class CompletionChoice(_Wire):
+    index: Count = 0
+    finish_reason: StopReason = None
+    role: Annotated[str, BeforeValidator(lambda v: _str(v) or "assistant")] = Field(
+        "assistant", validation_alias=AliasPath("message", "role")
+    )
+    content: Text = Field("", validation_alias=AliasPath("message", "content"))
+    name: Str = Field(None, validation_alias=AliasPath("message", "name"))
+    tool_calls: Items[ToolCall] = Field(
+        default_factory=list, validation_alias=AliasPath("message", "tool_calls")
+    )
+
+
+@_snake
+class CompletionUsage(_Wire):
+    prompt_tokens: Count = 0
+    completion_tokens: Count = 0
+    total_tokens: Count = 0
 
     @classmethod
     def from_wire(cls, wire: Any) -> CompletionUsage | None:
-        if not isinstance(wire, dict):
-            return None
-        return cls(
-            prompt_tokens=_int(wire.get("prompt_tokens")) or 0,
-            completion_tokens=_int(wire.get("completion_tokens")) or 0,
-            total_tokens=_int(wire.get("total_tokens")) or 0,
-        )
+        return _decode(cls, wire) if isinstance(wire, dict) else None
 
 
-@dataclass(frozen=True)
-class Completion:
-    id: str | None
-    created: int | None
-    model: str | None
-    choices: list[CompletionChoice]
-    usage: CompletionUsage | None
-    raw: Wire = field(default_factory=dict, repr=False, compare=False)
+@_snake
+class Completion(_Received):
+    id: Str = None
+    created: Int = None
+    model: Str = None
+    choices: Items[CompletionChoice] = field(default_factory=list)
+    usage: Maybe[CompletionUsage] = None
 
     @property
     def text(self) -> str:
         return self.choices[0].content if self.choices else ""
-
-    @classmethod
-    def from_wire(cls, wire: Any) -> Completion:
-        wire = _dict(wire)
-        choices = [c for c in _list(wire.get("choices")) if isinstance(c, dict)]
-        return cls(
-            id=_str(wire.get("id")),
-            created=_int(wire.get("created")),
-            model=_str(wire.get("model")),
-            choices=[CompletionChoice.from_wire(c) for c in choices],
-            usage=CompletionUsage.from_wire(wire.get("usage")),
-            raw=wire,
-        )

@@ -34,7 +34,8 @@ from websockets.exceptions import ConnectionClosed
 from platforms.xingchen.client import XingchenClient
 from platforms.xingchen.types import ChatRequest
 from platforms.xingchen.types import Message as UpstreamMessage
-from tests.simulator_fixture import SimulatorHandle, free_port, make_simulator
+from tests.simulator_fixture import SimulatorHandle, make_simulator
+from tests.simulator_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Tell me a long story"

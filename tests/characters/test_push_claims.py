@@ -14,7 +14,7 @@ from characters.models import CharacterPush, PushState, SyncState
 from project import holders
 from tests.characters.helpers import remote_character
 from tests.factories import character_create_synced
-from tests.simulator_fixture import ROOT
+from tests.simulator_process import ROOT
 
 pytestmark = pytest.mark.django_db
 

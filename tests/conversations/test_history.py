@@ -83,6 +83,7 @@ class _CarelessUpstream:
     """An upstream that ignores the user filter and answers with everyone's records."""
 
     name = "xingchen"
+    keeps_history = True
 
     def __init__(self, records: list[HistoryRecord]) -> None:
         self.records = records

@@ -28,13 +28,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def live_asgi(django_db_setup, django_db_blocker, simulator, tmp_path_factory) -> Iterator[str]:
+def live_asgi(
+    django_db_setup, django_db_blocker, simulator, dms_simulator, lingma_simulator, tmp_path_factory
+) -> Iterator[str]:
     """Base URL of a daphne process serving the project on the test database."""
     with django_db_blocker.unblock():
         database_url = current_database_url()
     server = start_daphne(
         database_url=database_url,
         simulator=simulator,
+        dms=dms_simulator,
+        lingma=lingma_simulator,
         data_dir=tmp_path_factory.mktemp("asgi-data"),
     )
     yield server.base_url

@@ -11,7 +11,12 @@ from jobs.models import Job
 from jobs.steps import Empty, Succeeded
 from memories import services
 from memories.models import Fact, Progress, Summary
-from tests.factories import character_create_synced, chat_session_create, message_create
+from tests.factories import (
+    character_create,
+    character_create_synced,
+    chat_session_create,
+    message_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +90,20 @@ def test_turns_are_counted_per_character_and_only_since_the_last_memory(alice, k
 def test_memory_every_zero_turns_memory_off(settings, session):
     settings.MEMORY_EVERY_TURNS = 0
     assert services.memory_after_turn(reply=_turns(session, "a", "b", "c", "d")) is None
+
+
+def test_chats_masked_by_dms_are_never_read_for_memories(settings, alice, client):
+    settings.MEMORY_EVERY_TURNS = 1
+    masked = character_create(name="Wen", reply_platform="dms", dms_masking=True)
+    clear = character_create(name="Bo", reply_platform="dms")
+
+    for character, remembered in ((masked, False), (clear, True)):
+        session = chat_session_create(user=alice, character=character)
+        job = services.memory_after_turn(reply=_turns(session, "My phone is 13812345678."))
+        assert (job is not None) is remembered
+    client.force_login(alice)
+    panel = client.get(f"/memories/{masked.pk}/").content.decode()
+    assert "masked for privacy" in panel
 
 
 def test_re_reading_the_messages_of_a_deleted_fact_does_not_bring_it_back(alice, keeper, session):

@@ -4,15 +4,21 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from platforms.xingchen.types import (
     AdvancedConfig,
+    ApiCall,
     Avatar,
     Character,
     CharacterInput,
+    ChatContext,
     ChatMessage,
     ChatRequest,
     ChatResult,
     CompletionRequest,
+    ExtractKV,
+    ExtractSummary,
     FunctionCall,
     FunctionDef,
     GroupChatRequest,
@@ -20,11 +26,14 @@ from platforms.xingchen.types import (
     HistoryQuery,
     ImageTask,
     KvMemoryConfig,
+    KvSchema,
     LongTermMemory,
     Message,
+    NextSpeaker,
     Page,
     PermConfig,
     PlatformPlugin,
+    Usage,
     decode_message_content,
     normalize_stop_reason,
     parse_time,
@@ -302,3 +311,57 @@ def test_advanced_config_keeps_unmodelled_server_fields_through_a_round_trip():
     assert wire["repositoryInfo"] == {"status": "ok"}
     assert wire["shortTermMemoryRound"] == 5 and wire["knowledgeBases"] == []
     assert wire["platformPlugins"] == [{"name": "text_to_image_plugin", "enabled": True}]
+
+
+def test_documented_variant_spellings_read_the_same():
+    assert KvSchema.from_wire({"role": "user", "key": "k", "value": ["v"]}) == KvSchema.from_wire(
+        {"role": "user", "key": "k", "values": "v"}
+    )
+    nested = ExtractSummary.from_wire({"memoryResults": [{"memoryResult": {"content": "a"}}]})
+    flat = ExtractSummary.from_wire({"memoryResults": [{"content": "a"}]})
+    assert nested.summaries == flat.summaries == ["a"]
+    wrapped = ExtractKV.from_wire({"schemas": [{"schema": {"role": "user", "key": "k"}}]})
+    assert (
+        wrapped.schemas == ExtractKV.from_wire({"schemas": [{"role": "user", "key": "k"}]}).schemas
+    )
+    as_text = ApiCall.from_wire({"apiName": "f", "parameters": '{"x": 1}'})
+    assert as_text.parameters == {"x": 1}
+    assert NextSpeaker.from_wire({"name": "Bo", "tought": "why"}).thought == "why"
+    assert Character.from_wire({"characterId": "c1", "greenStatus": "succcess"}).green_status == (
+        "success"
+    )
+
+
+def test_scalars_are_read_leniently_and_unknown_fields_ignored():
+    context = ChatContext.from_wire(
+        {"chatRoomId": "5", "characterPk": 7.0, "isSave": "true", "sessionId": 12, "new": 1}
+    )
+    assert (context.chat_room_id, context.character_pk, context.is_save) == (5, 7, True)
+    assert context.session_id == "12" and context.raw["new"] == 1
+    garbage = ChatContext.from_wire({"chatRoomId": "many", "isSave": "maybe"})
+    assert garbage.chat_room_id is None and garbage.is_save is None
+    assert Usage.from_wire({"inputTokens": None, "outputTokens": "3"}) == Usage(0, 3, 0)
+    assert Usage.from_wire("nothing") is None
+
+
+def test_settings_the_server_sends_without_enabled_read_as_disabled():
+    config = AdvancedConfig.from_wire(
+        {"platformPlugins": [{"name": "text_to_image_plugin"}], "longTermMemories": [{}]}
+    )
+    assert config.platform_plugins[0].enabled is False
+    assert config.long_term_memories[0].enabled is False
+    assert PlatformPlugin("text_to_image_plugin").enabled is True
+
+
+def test_chat_result_request_id_falls_back_to_the_contexts():
+    result = ChatResult.from_wire({"requestId": "", "context": {"requestId": "ctx"}})
+    assert result.request_id == "ctx" and not result.finished
+
+
+def test_wire_types_behave_as_frozen_dataclasses_with_raw_out_of_equality_and_repr():
+    one = Character.from_wire({"characterId": "c1", "name": "Bo", "secretish": "x"})
+    two = Character(character_id="c1", name="Bo")
+    assert one == two and "secretish" not in repr(one)
+    assert dataclasses.replace(one, name="Al").raw == one.raw
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.name = "Al"  # type: ignore[misc]

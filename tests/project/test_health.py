@@ -9,6 +9,7 @@ from django.db import connections
 from django.test import Client
 
 from project.health import forget_cached_probes
+from project.upstream import reset_clients
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +32,38 @@ def test_healthz_reports_every_part_ok_without_login(client, sim):
     body = response.json()
     assert body["status"] == "ok"
     assert body["upstream"] == "simulator"
-    assert set(body["checks"]) == {"database", "channel_layer", "broker", "upstream"}
+    assert set(body["checks"]) == {
+        "database",
+        "channel_layer",
+        "broker",
+        "upstream",
+        "dms",
+        "lingma",
+    }
     assert all(check["ok"] for check in body["checks"].values())
+    assert body["platforms"] == {"xingchen": "simulator", "dms": "simulator", "lingma": "simulator"}
+
+
+@pytest.mark.parametrize(
+    ("platform", "setting", "check"),
+    [
+        ("dms", "DMS_ACCESS_KEY_SECRET", "dms"),
+        ("lingma", "LINGMA_TOKEN", "lingma"),
+    ],
+)
+def test_healthz_reports_a_platform_that_refuses_its_credentials(
+    client, settings, platform, setting, check
+):
+    setattr(settings, setting, f"wrong-{platform}-credential-1234")
+    reset_clients()
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"][check]["ok"] is False
+    assert body["checks"]["upstream"]["ok"] is True
+    assert f"wrong-{platform}-credential-1234" not in response.content.decode()
 
 
 def test_healthz_says_degraded_when_upstream_refuses_and_hides_the_key(client, sim):
@@ -122,3 +153,12 @@ async def test_channel_layer_checks_leave_no_subscription_behind_on_redis():
     finally:
         client.close()
     assert leftovers == []
+
+
+def test_platforms_this_server_does_not_offer_are_not_probed(client, settings):
+    settings.DMS_ENABLED = False
+
+    body = client.get("/healthz").json()
+
+    assert "dms" not in body["checks"] and body["checks"]["lingma"]["ok"] is True
+    assert body["platforms"]["dms"] == "off"

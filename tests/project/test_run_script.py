@@ -256,7 +256,11 @@ def product(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
         tmp_path,
         PORT=str(port),
         XINGCHEN_SIMULATOR_PORT=str(_free_port()),
+        DMS_SIMULATOR_PORT=str(_free_port()),
+        LINGMA_SIMULATOR_PORT=str(_free_port()),
         XINGCHEN_API_KEY="",
+        DMS_ACCESS_KEY_ID="",
+        LINGMA_TOKEN="",
         DJANGO_SUPERUSER_PASSWORD="",
     )
     with _started([sys.executable, "scripts/run.py"], tmp_path, env=env) as proc:
@@ -270,7 +274,7 @@ def test_run_serves_the_login_page_and_ctrl_c_leaves_no_process(product, tmp_pat
     proc, _ = product
     assert "Created admin account 'admin' with password:" in _log(tmp_path)
     children = _descendants(proc.pid)
-    assert len(children) >= 4  # simulator, worker, beat, daphne
+    assert len(children) >= 6  # three simulators, worker, beat, daphne
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     assert _wait_until(lambda: not _left_behind(tmp_path), 20)

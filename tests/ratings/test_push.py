@@ -14,7 +14,7 @@ from ratings.models import RatingPush
 from ratings.services import rating_save
 from tests.conftest import password
 from tests.ratings.conftest import logged_in, rating_on_xingchen
-from tests.simulator_fixture import free_port
+from tests.simulator_process import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from PIL import Image, ImageDraw, ImageFont
 
 from characters import services
+from characters.platform_settings import platform_off_reason
 from characters.models import Character, CharacterType
 
 AVATAR_SIDE = 256
@@ -100,6 +101,47 @@ DEMO_CHARACTERS: tuple[dict[str, Any], ...] = (
             {"name": "text_to_image_plugin", "enabled": True, "imageStyle": "写实"},
         ],
     },
+    {
+        "seed_key": "demo-service-desk",
+        "initials": "SD",
+        "colour": (70, 80, 96),
+        "name": "Service desk Wen",
+        "introduction": (
+            "A bank's service desk agent. Replies come from Qwen through DMS, which masks phone, "
+            "ID and card numbers before the model sees them."
+        ),
+        "basic_information": (
+            "You are Wen, a courteous service desk agent at a retail bank. You help customers "
+            "with cards, transfers and account questions, confirm what they told you, and never "
+            "ask for a full card number or password."
+        ),
+        "opening_line": "Hello, this is Wen at the service desk. How can I help you today?",
+        "traits": "Polite, precise, reassuring; summarises the customer's request before acting.",
+        "character_type": CharacterType.ASSISTANT,
+        "role_types": ["Service"],
+        "reply_platform": "dms",
+        "dms_masking": True,
+    },
+    {
+        "seed_key": "demo-company-expert",
+        "initials": "CE",
+        "colour": (150, 60, 90),
+        "name": "Company expert Ada",
+        "introduction": (
+            "Knows the handbook, the product FAQ and the engineering wiki: answers come from "
+            "Lingma with the organisation's knowledge bases, and cite them."
+        ),
+        "basic_information": (
+            "You are Ada, the colleague everyone asks first. You answer from the company's "
+            "documents, say where an answer comes from, and admit when the documents are silent."
+        ),
+        "opening_line": "Hi, I'm Ada. Ask me about policies, the product or how we deploy.",
+        "traits": "Helpful, concise, cites the document an answer comes from.",
+        "character_type": CharacterType.ASSISTANT,
+        "role_types": ["Knowledge"],
+        "reply_platform": "lingma",
+        "lingma_team_docs": True,
+    },
 )
 
 
@@ -123,7 +165,7 @@ class Command(BaseCommand):
         created = 0
         for spec in DEMO_CHARACTERS:
             fields = {k: v for k, v in spec.items() if k not in ("initials", "colour")}
-            if _known(fields):
+            if _known(fields) or platform_off_reason(fields.get("reply_platform", "")):
                 continue
             character = Character(**fields)
             character.avatar.save(
