@@ -17,8 +17,8 @@ from django.db.models import Q
 from PIL import Image, ImageDraw, ImageFont
 
 from characters import services
-from characters.platform_settings import platform_off_reason
 from characters.models import Character, CharacterType
+from characters.platform_settings import platform_off_reason
 
 AVATAR_SIDE = 256
 

@@ -14,6 +14,7 @@ _CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
 _NAME_EN = re.compile(r"\b(?:You are|you are|You're|you're)\s+([A-Z][\w'-]*(?: [A-Z][\w'-]*)?)")
 _NAME_ZH = re.compile(r"你是([^\s,，。.!！?？;；:：、“”\"]{1,12})")
+_NAME_CJK = re.compile(r"\b(?:You are|you are)\s+([\u3400-\u9fff·]{1,12})")  # "You are 林晚秋."
 _HAS_CJK = re.compile(rf"[{_CJK}]")
 
 
@@ -30,7 +31,7 @@ class Reply:
 
 
 def persona_name(system: str, chinese: bool) -> str:
-    match = _NAME_ZH.search(system) or _NAME_EN.search(system)
+    match = _NAME_ZH.search(system) or _NAME_CJK.search(system) or _NAME_EN.search(system)
     if match:
         return match[1]
     return "助手" if chinese else "Assistant"

@@ -27,6 +27,7 @@ _EN_NAME = re.compile(
     r"\b(?i:you are)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)(?:,\s*([^.!?\n]{1,60}))?"
 )
 _ZH_NAME = re.compile(r"你是\s*「?([^，。！？,、\s」]{1,12})")
+_CJK_NAME = re.compile(r"\b(?i:you are)\s+([\u3400-\u9fff·]{1,12})")  # "You are 林晚秋."
 
 _EN_OPENINGS = ("Good question!", "Happy to help.", "Let me explain.", "Here is what I know.")
 _ZH_OPENINGS = ("好问题！", "很高兴为你解答。", "我来说明一下。", "这是我了解的情况。")
@@ -46,7 +47,7 @@ def is_chinese(text: str) -> bool:
 
 def persona_name(system_prompt: str, chinese: bool) -> tuple[str, str]:
     """(name, role) the system prompt gives the assistant; defaults when it names nobody."""
-    zh = _ZH_NAME.search(system_prompt)
+    zh = _ZH_NAME.search(system_prompt) or _CJK_NAME.search(system_prompt)
     if zh:
         return zh.group(1), ""
     en = _EN_NAME.search(system_prompt)

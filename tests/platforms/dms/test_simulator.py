@@ -78,3 +78,9 @@ def test_faults_queue_and_clear(dms_sim):
         assert [(f["kind"], f["remaining"]) for f in queued] == [("cut", 2)]
         dms_sim.clear_faults()
         assert control.get("/_simulator/faults").json()["faults"] == []
+
+
+def test_a_chinese_name_after_you_are_is_the_persona():
+    from platforms.dms.simulator.replies import persona_name
+
+    assert persona_name("You are 林晚秋. Stay in character.", chinese=True) == "林晚秋"

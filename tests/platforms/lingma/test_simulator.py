@@ -196,3 +196,9 @@ def test_request_log_keeps_what_was_sent_but_never_the_token(
     assert (entry["query"], entry["body"], entry["status"]) == ({"teamDocs": "true"}, QUESTION, 200)
     assert "x-yunxiao-token" not in entry["headers"]
     assert lingma_sim.token not in json.dumps(lingma_sim.requests())
+
+
+def test_a_chinese_name_after_you_are_is_the_persona():
+    from platforms.lingma.simulator.replies import persona_name
+
+    assert persona_name("You are 林晚秋. Stay in character.", True) == ("林晚秋", "")
