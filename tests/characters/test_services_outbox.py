@@ -327,11 +327,11 @@ def test_a_create_xingchen_refused_is_retried_without_looking_for_a_copy(sim):
     assert services.character_push_run(push_id=push.pk).state == "failed"
     push.refresh_from_db()
     assert push.unconfirmed_create_at is None
-    searches = len(sim.requests("aca-character-search"))
+    searches = {r["requestId"] for r in sim.requests("aca-character-search")}
     services.character_push_retry(push=push)
     assert services.character_push_run(push_id=push.pk).state == "sent"
 
-    assert len(sim.requests("aca-character-search")) == searches
+    assert {r["requestId"] for r in sim.requests("aca-character-search")} <= searches
 
 
 def test_an_edit_made_after_an_unanswered_create_reaches_the_adopted_character(

@@ -70,7 +70,7 @@ async def test_sends_over_the_limit_are_refused_and_not_kept(
 
 def test_two_hundred_reloads_make_no_upstream_history_call(settings, sim, alice_client, alice_chat):
     settings.CHAT_PAGE_RATE = ""
-    before = len(sim.requests("aca-message-history"))
+    before = {r["requestId"] for r in sim.requests("aca-message-history")}
     for _ in range(200):
         assert alice_client.get(f"/chat/{alice_chat.pk}/").status_code == 200
-    assert len(sim.requests("aca-message-history")) == before
+    assert {r["requestId"] for r in sim.requests("aca-message-history")} <= before
