@@ -13,12 +13,8 @@ DMS_SDK_STAMP := $(DMS_SDK_VENV)/.installed
 run: $(STAMP)
 	$(PY) scripts/run.py
 
-# Test processes in parallel (pytest-xdist; 0 runs everything in this one). Each file stays on
-# one process, so a module's browser and fixtures are started once.
-TEST_PROCESSES ?= 2
-
 test: $(STAMP) $(SDK_STAMP) $(DMS_SDK_STAMP) system-packages
-	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -53,15 +53,6 @@ def _upstream_is_simulator(
 
 
 def pytest_configure(config) -> None:
-    # Parallel test processes each have their own database, whose ids start at 1 too: their
-    # channel groups on a shared Redis (and those of the servers they start) must not meet.
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        prefix = f"{os.environ.get('CHANNELS_PREFIX', 'asgi')}-{worker}"
-        os.environ["CHANNELS_PREFIX"] = prefix
-        layer = django_settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
-        if "prefix" in layer:
-            layer["prefix"] = prefix
     # Counters in a shared Redis cache (rate limits) belong to this run alone.
     cache = django_settings.CACHES["default"]
     if "redis" in cache["BACKEND"].lower():
