@@ -96,3 +96,18 @@ def log_call(
         request_id,
         (time.monotonic() - started) * 1000,
     )
+
+
+def transport_failure(
+    exc: httpx.HTTPError | TimeoutError, *, upstream: str, streaming: bool, idle_seconds: float
+) -> tuple[str, str]:
+    """(message, kind) of a call that failed below HTTP: "timeout", "cut" (the connection
+    broke mid-stream) or "network" (the server was never reached)."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        if streaming:
+            return f"{upstream} sent nothing for {idle_seconds:g} s", "timeout"
+        return f"{upstream} did not answer in time ({name})", "timeout"
+    if streaming:
+        return f"The {upstream} stream broke off before it finished ({name}: {exc})", "cut"
+    return f"Could not reach {upstream} ({name}: {exc})", "network"

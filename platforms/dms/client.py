@@ -17,7 +17,13 @@ from typing import Any
 
 import httpx
 
-from platforms.http_common import PooledClient, idle_guarded, parse_retry_after, pooled_limits
+from platforms.http_common import (
+    PooledClient,
+    idle_guarded,
+    parse_retry_after,
+    pooled_limits,
+    transport_failure,
+)
 from platforms.xingchen.sse import aiter_sse
 
 from . import signing
@@ -241,18 +247,10 @@ class DmsClient(PooledClient):
     def _transport_error(
         self, exc: httpx.HTTPError | TimeoutError, *, streaming: bool, request_id: str
     ) -> DmsError:
-        name = type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
-            if streaming:
-                message = f"DMS sent nothing for {self._stream_idle_timeout:g} s"
-            else:
-                message = f"DMS did not answer in time ({name})"
-            return self._error(message, kind="timeout", request_id=request_id)
-        if streaming:
-            return self._error(
-                f"The DMS stream broke off ({name}: {exc})", kind="cut", request_id=request_id
-            )
-        return self._error(f"Could not reach DMS ({name}: {exc})", kind="network")
+        message, kind = transport_failure(
+            exc, upstream="DMS", streaming=streaming, idle_seconds=self._stream_idle_timeout
+        )
+        return self._error(message, kind=kind, request_id="" if kind == "network" else request_id)
 
 
 def _log(

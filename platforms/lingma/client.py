@@ -29,6 +29,7 @@ from platforms.http_common import (
     log_call,
     parse_retry_after,
     pooled_limits,
+    transport_failure,
 )
 from platforms.xingchen.sse import SSEEvent, aiter_sse
 
@@ -348,18 +349,13 @@ class LingmaClient(PooledClient):
     def _transport_error(
         self, exc: httpx.HTTPError | TimeoutError, *, started_streaming: bool
     ) -> LingmaError:
-        name = type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
-            if started_streaming:
-                seconds = self._stream_idle_timeout
-                return self._error(f"Lingma sent nothing for {seconds:g} s", kind="timeout")
-            return self._error(f"Lingma did not answer in time ({name})", kind="timeout")
-        if started_streaming:
-            return self._error(
-                f"The Lingma stream broke off before the answer finished ({name}: {exc})",
-                kind="cut",
-            )
-        return self._error(f"Could not reach Lingma ({name}: {exc})", kind="network")
+        message, kind = transport_failure(
+            exc,
+            upstream="Lingma",
+            streaming=started_streaming,
+            idle_seconds=self._stream_idle_timeout,
+        )
+        return self._error(message, kind=kind)
 
     def _response_error(
         self, response: httpx.Response, body: Any, *, kind: ErrorKind

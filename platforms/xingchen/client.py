@@ -27,6 +27,7 @@ from platforms.http_common import (
     log_call,
     parse_retry_after,
     pooled_limits,
+    transport_failure,
 )
 
 from .errors import XingchenError, is_retryable_status
@@ -684,18 +685,13 @@ class XingchenClient(PooledClient):
     def _transport_error(
         self, exc: httpx.HTTPError | TimeoutError, *, started_streaming: bool
     ) -> XingchenError:
-        name = type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
-            if started_streaming:
-                seconds = self._stream_idle_timeout
-                return self._error(f"Xingchen sent nothing for {seconds:g} s", kind="timeout")
-            return self._error(f"Xingchen did not answer in time ({name})", kind="timeout")
-        if started_streaming:
-            return self._error(
-                f"The Xingchen stream broke off before the reply finished ({name}: {exc})",
-                kind="cut",
-            )
-        return self._error(f"Could not reach Xingchen ({name}: {exc})", kind="network")
+        message, kind = transport_failure(
+            exc,
+            upstream="Xingchen",
+            streaming=started_streaming,
+            idle_seconds=self._stream_idle_timeout,
+        )
+        return self._error(message, kind=kind)
 
     def _response_error(self, response: httpx.Response, body: Any, *, kind: str) -> XingchenError:
         envelope = body if isinstance(body, dict) else {}
