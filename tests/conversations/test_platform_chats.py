@@ -70,10 +70,6 @@ def _character(platform: str, **fields: Any):
     )
 
 
-def _chats(platform: Platform) -> list[list[dict[str, str]]]:
-    return platform.chats()
-
-
 async def _started(user, character) -> ChatSession:
     return await database_sync_to_async(services.session_start)(user=user, character=character)
 
@@ -92,7 +88,7 @@ async def test_a_chat_sends_the_persona_and_the_recent_turns(platform, alice):
     reply = await reload(reply_of(first))
     assert "Wen" in reply.content and deltas(first)
     assert reply.input_tokens and reply.output_tokens
-    sent = (await asyncio.to_thread(_chats, platform))[-1]
+    sent = (await asyncio.to_thread(platform.chats))[-1]
     assert sent[0]["role"] == "system" and sent[0]["content"].startswith("You are Wen.")
     assert "calm librarian" in sent[0]["content"]
     assert [m["role"] for m in sent[1:]] == ["assistant", "user", "assistant", "user"]
@@ -121,7 +117,7 @@ async def test_stop_keeps_the_partial_and_the_next_send_works(platform, alice):
     assert stopped.state == Message.State.STOPPED and stopped.content
     assert after[-1]["state"] == "complete"
     # The stopped text is what the character said: the next request carries it.
-    sent = (await asyncio.to_thread(_chats, platform))[-1]
+    sent = (await asyncio.to_thread(platform.chats))[-1]
     assert {"role": "assistant", "content": stopped.content} in sent
 
 
@@ -140,7 +136,7 @@ async def test_regenerate_asks_the_same_question_again_for_a_different_reply(pla
     assert second.query_id == first.query_id and second.alternative_index == 1
     assert "2/2" in frames[-1]["html"]
     assert second.content != first.content
-    asked, asked_again = (await asyncio.to_thread(_chats, platform))[-2:]
+    asked, asked_again = (await asyncio.to_thread(platform.chats))[-2:]
     assert asked == asked_again  # the first answer is not part of the second request
 
 
@@ -160,7 +156,7 @@ async def test_reset_starts_an_empty_conversation(platform, alice):
     finally:
         await socket.disconnect()
 
-    sent = (await asyncio.to_thread(_chats, platform))[-1]
+    sent = (await asyncio.to_thread(platform.chats))[-1]
     assert all("lantern" not in m["content"] for m in sent)
     assert [m["role"] for m in sent] == ["system", "assistant", "user"]
 
