@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, TypedDict
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from conversations.models import Message
 from ratings.models import Rating
@@ -62,18 +62,17 @@ class ExportRow(TypedDict):
 
 
 def export_rows(
-    *, replies: QuerySet[Message], rater: Any = None, context_messages: int
+    *, replies: QuerySet[Message], matching: Q | None = None, context_messages: int
 ) -> Iterator[ExportRow]:
-    """The staff ratings of `replies` (only `rater`'s when given), oldest reply first."""
+    """The staff ratings of `replies` (only those `matching` says, when given), oldest reply
+    first."""
     ids = Message.objects.filter(pk__in=replies.order_by().values("pk")).values("pk")
     ratings = (
-        Rating.objects.filter(message__in=ids)
+        Rating.objects.filter(matching or Q(), message__in=ids)
         .select_related("rater", "message__session__character")
         .prefetch_related("reasons")
         .order_by("message__created_at", "message_id", "rater__username", "pk")
     )
-    if rater is not None:
-        ratings = ratings.filter(rater=rater)
     iterator = ratings.iterator(chunk_size=BATCH)
     while batch := list(islice(iterator, BATCH)):
         yield from _batch_rows(batch, context_messages)

@@ -82,13 +82,22 @@ class ReplyFilterForm(forms.Form):
             replies = replies.exclude(Exists(Rating.objects.filter(message=OuterRef("pk"))))
         if data["flagged"]:
             replies = replies.filter(flagged=True)
-        ratings = Rating.objects.filter(message=OuterRef("pk"))
-        if data["verdict"]:
-            ratings = ratings.filter(verdict=data["verdict"])
-        if data["reason"]:
-            ratings = ratings.filter(reasons=data["reason"])
-        if data["rater"]:
-            ratings = ratings.filter(rater=data["rater"])
-        if data["verdict"] or data["reason"] or data["rater"]:
-            replies = replies.filter(Exists(ratings))
+        if conditions := self.rating_conditions():
+            replies = replies.filter(
+                Exists(Rating.objects.filter(conditions, message=OuterRef("pk")))
+            )
         return replies
+
+    def rating_conditions(self) -> Q:
+        """What one staff rating must say (verdict, reason, rater); empty when no such filter
+        is set. The queue shows the replies with such a rating; the export its matching rows."""
+        if not self.is_valid():
+            return Q()
+        data, conditions = self.cleaned_data, Q()
+        if data["verdict"]:
+            conditions &= Q(verdict=data["verdict"])
+        if data["reason"]:
+            conditions &= Q(reasons=data["reason"])
+        if data["rater"]:
+            conditions &= Q(rater=data["rater"])
+        return conditions

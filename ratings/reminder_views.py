@@ -47,9 +47,9 @@ def reminder_pick(request: HtmxHttpRequest) -> HttpResponse:
     query = form.cleaned_data["q"] if form.is_valid() else ""
     sessions = reminders.reminder_sessions(search=query)
     page = Paginator(sessions, PICKER_PAGE_SIZE).get_page(request.GET.get("page"))
-    template = (
-        "ratings/reminder_pick.html#results" if request.htmx else "ratings/reminder_pick.html"
-    )
+    # Search-as-you-type swaps the results alone; a history restore needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "ratings/reminder_pick.html#results" if partial else "ratings/reminder_pick.html"
     return render(request, template, {"page": page, "query": query})
 
 

@@ -43,7 +43,9 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "min_overlap": MIN_KAPPA_OVERLAP,
         "query": request.GET.urlencode(),
     }
-    template = "ratings/dashboard.html#report" if request.htmx else "ratings/dashboard.html"
+    # Filters swap the report alone; a history restore needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "ratings/dashboard.html#report" if partial else "ratings/dashboard.html"
     return render(request, template, context)
 
 
@@ -54,12 +56,13 @@ def export(request: HttpRequest) -> HttpResponse:
     if not options.is_valid():
         return HttpResponseBadRequest("format must be csv or jsonl; context 0 to 100.")
     filters = ReplyFilterForm(request.GET)
-    rater = filters.cleaned_data["rater"] if filters.is_valid() else None
     context_messages = options.cleaned_data["context"]
     if context_messages is None:
         context_messages = exports.DEFAULT_CONTEXT_MESSAGES
     rows = exports.export_rows(
-        replies=filters.apply(rateable_replies()), rater=rater, context_messages=context_messages
+        replies=filters.apply(rateable_replies()),
+        matching=filters.rating_conditions(),
+        context_messages=context_messages,
     )
     kind = options.cleaned_data["format"]
     chunks = exports.csv_chunks(rows) if kind == "csv" else exports.jsonl_chunks(rows)

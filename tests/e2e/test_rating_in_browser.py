@@ -96,9 +96,13 @@ def test_a_rater_rates_three_replies_with_the_keyboard_and_the_dashboard_counts_
     page.keyboard.press("c")
     page.keyboard.type("Lin would never say that.")
     page.keyboard.press("Escape")
+    page.keyboard.press("i")
+    page.keyboard.type("Yes, every morning.")
+    page.keyboard.press("Escape")
     page.keyboard.press("Enter")
     expect(oldest.locator(".saved-note")).to_have_text("Saved")
     expect(oldest.locator("textarea[name=comment]")).to_have_value("Lin would never say that.")
+    expect(oldest.locator("textarea[name=ideal_reply]")).to_have_value("Yes, every morning.")
 
     page.keyboard.press("?")
     expect(page.locator("#keys-help")).to_be_visible()
@@ -125,6 +129,7 @@ def test_a_rater_rates_three_replies_with_the_keyboard_and_the_dashboard_counts_
         [],
     ]
     assert ratings[lin_replies[0].pk].comment == "Lin would never say that."
+    assert ratings[lin_replies[0].pk].ideal_reply == "Yes, every morning."
 
     page.goto(f"{live_asgi}/staff/ratings/dashboard/")
     row = _character_row(page, lin_id)

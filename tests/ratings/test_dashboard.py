@@ -171,6 +171,16 @@ def test_dashboard_htmx_request_gets_only_the_report(world, ann):
     assert f"format=csv&amp;character={world['mei'].pk}" in html  # the export keeps the filters
 
 
+def test_a_history_restore_gets_the_whole_dashboard_page(world, ann):
+    restore = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+
+    response = logged_in(ann).get(DASHBOARD, {"character": world["rin"].pk}, **restore)
+
+    html = response.content.decode()
+    assert "<html" in html and 'class="dashboard-filters"' in html
+    assert list(rows_by_name(response)) == ["Rin"]
+
+
 def test_dashboard_without_ratings_says_so(ann):
     html = logged_in(ann).get(DASHBOARD).content.decode()
 

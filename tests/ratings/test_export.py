@@ -201,14 +201,26 @@ def test_export_filtered_by_rater_has_only_that_raters_rows_but_the_full_consens
     assert rows[0]["consensus"] == "bad"  # ben's later rating wins the tie
 
 
-def test_export_filtered_by_verdict_and_reason(world, ann):
+def test_export_filtered_by_verdict_or_reason_has_only_the_matching_ratings(world, ann):
     client = logged_in(ann)
     too_long = ReasonTag.objects.get(slug="too-long")
 
     by_reason = jsonl_rows(client.get(EXPORT, {"format": "jsonl", "reason": too_long.pk}))
-    assert {row["reply_id"] for row in by_reason} == {world["r1"].pk}
+    assert [(row["reply_id"], row["rater"]) for row in by_reason] == [(world["r1"].pk, "ben")]
     good = jsonl_rows(client.get(EXPORT, {"format": "jsonl", "verdict": "good"}))
-    assert {row["reply_id"] for row in good} == {world["r1"].pk, world["r3"].pk}
+    assert [(row["reply_id"], row["rater"], row["verdict"]) for row in good] == [
+        (world["r1"].pk, "ann", "good"),
+        (world["r3"].pk, "ben", "good"),
+    ]
+    assert good[0]["consensus"] == "bad"  # still every rater's vote: ben's later bad wins
+
+
+def test_export_filtered_by_rater_and_verdict_needs_both_in_one_rating(world, ann, ben):
+    query = {"format": "jsonl", "rater": ben.pk, "verdict": "good"}
+
+    rows = jsonl_rows(logged_in(ann).get(EXPORT, query))
+
+    assert [(row["reply_id"], row["rater"]) for row in rows] == [(world["r3"].pk, "ben")]
 
 
 def test_export_context_size_can_be_chosen(world, ann):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 
 from ratings.models import UserFeedback
 from ratings.queries import rateable_replies
@@ -29,12 +31,18 @@ def test_alice_marks_a_reply_down_with_a_reason_and_sees_her_choice(alice_client
     assert (feedback.user, feedback.thumb, feedback.reason) == (alice, "down", "It forgot my name.")
 
 
-def test_a_users_thumbs_down_flags_the_reply_first_in_the_rating_queue(alice_client, replies):
-    alice_client.post(_url(replies[0]), {"thumb": "down"}, **HTMX)
+def test_a_users_thumbs_down_flags_the_reply_first_in_the_rating_queue(
+    alice_client, rater_client, replies
+):
+    alice_client.post(_url(replies[0]), {"thumb": "down", "reason": "Wrong tea."}, **HTMX)
 
     queue = list(rateable_replies())
     assert queue[0] == replies[0] and queue[0].flagged
     assert not any(reply.flagged for reply in queue[1:])
+    html = rater_client.get(reverse("ratings:queue")).content.decode()
+    first_card = html[html.index("<article") : html.index("</article>")]
+    assert f'id="reply-{replies[0].pk}"' in first_card
+    assert "Flagged by a user" in first_card and "Wrong tea." in first_card
 
 
 def test_changing_her_mind_replaces_the_choice(alice_client, replies):
@@ -71,6 +79,13 @@ def test_only_replies_can_be_marked(alice_client, replies):
     question = replies[0].query
     assert alice_client.post(_url(question), {"thumb": "up"}, **HTMX).status_code == 404
     assert alice_client.post("/replies/999999/feedback/", {"thumb": "up"}).status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in_and_mark_nothing(client, replies):
+    response = client.post(_url(replies[0]), {"thumb": "down"}, **HTMX)
+
+    assert response.status_code == 302 and response.url.startswith(settings.LOGIN_URL)
+    assert not UserFeedback.objects.exists()
 
 
 def test_feedback_answers_only_post(alice_client, replies):

@@ -5,11 +5,17 @@ Chat users never see staff ratings."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import URLPattern, reverse
 
 from ratings import urls as ratings_urls
+from ratings.defaults import RATERS_GROUP
 from ratings.models import Rating, ReasonTag
 from tests.ratings.conftest import HTMX, logged_in
 
@@ -47,6 +53,30 @@ def test_the_namespace_holds_the_queue_and_the_dashboard():
     assert {"queue", "rate", "dashboard"} <= names
     assert all(pattern.name for pattern in PATTERNS)  # reversible, so covered below
     assert reverse("ratings:queue") == "/staff/ratings/"
+
+
+def test_a_migration_makes_the_raters_group_with_the_permission_and_the_reasons():
+    Group.objects.filter(name=RATERS_GROUP).delete()
+    ReasonTag.objects.all().delete()
+    name = "0002_raters_group_and_reasons"
+    migration = importlib.import_module(f"ratings.migrations.{name}")
+    state = MigrationLoader(connection).project_state(("ratings", name))
+
+    migration.forwards(state.apps, schema_editor=None)
+
+    group = Group.objects.get(name=RATERS_GROUP)
+    assert [p.codename for p in group.permissions.all()] == ["rate_replies"]
+    labels = list(ReasonTag.objects.order_by("position").values_list("label", flat=True))
+    assert labels == [
+        "Out of character",
+        "Contradicts the persona",
+        "Repetitive",
+        "Too long",
+        "Too short",
+        "Unsafe",
+        "Memory error",
+        "Factual error",
+    ]
 
 
 @pytest.mark.parametrize(("name", "method"), ENDPOINTS, ids=[f"{n}-{m}" for n, m in ENDPOINTS])

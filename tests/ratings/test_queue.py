@@ -137,6 +137,34 @@ def test_rated_and_verdict_filters(rater_client, rater, replies):
     assert f'id="reply-{replies[1].pk}"' not in bad
 
 
+def test_flagged_rated_reason_and_rater_filters(rater_client, rater, make_rater, replies, alice):
+    flagged, by_otto, by_rita = replies
+    UserFeedback.objects.create(message=flagged, user=alice, thumb=Thumb.DOWN)
+    otto = make_rater("otto")
+    _rated(by_otto, otto, "bad", "unsafe")
+    _rated(by_rita, rater, "good")
+    unsafe = ReasonTag.objects.get(slug="unsafe")
+
+    def shown(**filters) -> set[int]:
+        html = rater_client.get(QUEUE, filters, **HTMX).content.decode()
+        return {reply.pk for reply in replies if f'id="reply-{reply.pk}"' in html}
+
+    assert shown(flagged="on") == {flagged.pk}
+    assert shown(rated="yes") == {by_otto.pk, by_rita.pk}
+    assert shown(reason=unsafe.pk) == {by_otto.pk}
+    assert shown(rater=otto.pk) == {by_otto.pk}
+    assert shown(rater=rater.pk, verdict="bad") == set()
+
+
+def test_a_history_restore_gets_the_whole_queue_page(rater_client, replies):
+    restore = {**HTMX, "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+
+    html = rater_client.get(QUEUE, {"rated": "no"}, **restore).content.decode()
+
+    assert "<html" in html and 'class="queue-filters"' in html
+    assert f'id="reply-{replies[0].pk}"' in html
+
+
 def test_the_list_pages_and_the_pager_keeps_the_filters(rater_client, alice):
     made = _chat_with_replies(alice, PAGE_SIZE + 1)
     character = made[0].session.character

@@ -150,6 +150,16 @@ def test_the_picker_finds_conversations_by_user_or_character(
     assert alice_link in by_character and bob_link not in by_character
 
 
+def test_a_history_restore_gets_the_whole_picker_page(sim, rater, alice_chat):
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+
+    html = logged_in(rater).get(reverse("ratings:reminders"), {"q": "alice"}, headers=headers)
+
+    page = html.content.decode()
+    assert "<html" in page and 'role="search"' in page
+    assert reverse("ratings:reminder", args=[alice_chat.pk]) in page
+
+
 def test_an_archived_conversation_cannot_be_reminded(sim, alice, rater, alice_chat):
     ChatSession.objects.filter(pk=alice_chat.pk).update(status=ChatSession.Status.ARCHIVED)
     assert _send(rater, alice_chat, "Hello?").status_code == 404
