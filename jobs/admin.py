@@ -42,6 +42,7 @@ class JobAdmin(admin.ModelAdmin):
         "finished_at",
     )
     inlines = [JobFileInline]
+    change_form_template = "jobs/admin_change_form.html"
 
     class Media:
         css = {"all": ["css/jobs.css"]}

@@ -69,7 +69,8 @@ def step(job: Job) -> Step:
     if task.status == "running":
         return Again(delay=poll_delay(job.steps), progress=min(90, 10 * job.steps), note="Drawing…")
     if task.status != "success":
-        return Failed(task.error_message or "Xingchen could not draw this picture.")
+        reason = f": {task.error_message}" if task.error_message else "."
+        return Failed(f"Xingchen could not draw this picture{reason}")
     if not task.file_urls:
         return Failed("Xingchen finished the picture but sent no file.")
     return _store_pictures(job, task.file_urls)

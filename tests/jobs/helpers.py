@@ -1,8 +1,9 @@
 """Helpers for job tests: chat turns over the real socket, waiting for a job to end, and a gate
-that can hold a worker's picture polls in the middle of their upstream call."""
+that can hold a worker's picture polls in the middle of their upstream call (or answer them)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +76,7 @@ class PollGate:
         self.upstream = httpx.Client(base_url=upstream, timeout=30)
         self._changed = threading.Condition()
         self._passes: int | None = None  # polls let through before closing; None: open
+        self._answer: dict[str, Any] | None = None  # what polls get instead of the simulator's
         self.held = 0
         gate = self
 
@@ -102,6 +104,10 @@ class PollGate:
             self._passes = None
             self._changed.notify_all()
 
+    def answer_polls_with(self, task: dict[str, Any]) -> None:
+        """Polls get `task` as Xingchen's image task, without reaching the simulator."""
+        self._answer = task
+
     def holds_a_poll(self) -> bool:
         with self._changed:
             return self.held > 0
@@ -119,6 +125,9 @@ class PollGate:
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         if self.POLL_PATH in handler.path:
             self._wait_turn()
+            if self._answer is not None:
+                self._answer_poll(handler, self._answer)
+                return
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         headers = {
@@ -137,6 +146,15 @@ class PollGate:
             handler.wfile.write(answer.content)
         except OSError:
             pass  # the worker that asked was killed meanwhile
+
+    @staticmethod
+    def _answer_poll(handler: BaseHTTPRequestHandler, task: dict[str, Any]) -> None:
+        content = json.dumps({"code": 200, "success": True, "data": task}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(content)))
+        handler.end_headers()
+        handler.wfile.write(content)
 
     def shut(self) -> None:
         self.open()

@@ -118,3 +118,15 @@ def test_an_ended_job_cannot_be_cancelled(client, alice, jobs_of_alice_and_bob):
     assert "This job has already ended." in answer.content.decode()
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
+
+
+def test_the_admin_shows_a_jobs_card_whose_buttons_and_polling_work_there(
+    admin_client, jobs_of_alice_and_bob
+):
+    job = jobs_of_alice_and_bob["alice_convert"]
+    page = admin_client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+
+    assert f'id="job-{job.pk}"' in page and "Bad workbook." in page
+    assert f'hx-post="{reverse("jobs:retry", args=[job.pk])}"' in page
+    # htmx is loaded and sends the CSRF token, so "Try again" posts and a running card polls.
+    assert "htmx" in page and '"X-CSRFToken"' in page

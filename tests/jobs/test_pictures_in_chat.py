@@ -122,6 +122,22 @@ def test_a_failing_upstream_ends_the_job_with_a_readable_error_and_try_again_dra
     assert job.status == Job.Status.SUCCEEDED and job.files.count() == 1 and not job.error
 
 
+def test_a_picture_xingchen_fails_to_draw_ends_failed_and_says_why(
+    client, alice, alice_paints, gate, gated_worker
+):
+    gate.answer_polls_with(
+        {"taskId": "t-1", "status": "failed", "errorMessage": "The prompt did not pass review."}
+    )
+    reply, _ = chat_turn(alice, alice_paints, "Draw a storm over the sea.")
+
+    job = job_ended(job_of(reply), gated_worker)
+    assert job.status == Job.Status.FAILED and not job.files.exists()
+    assert job.error == "Xingchen could not draw this picture: The prompt did not pass review."
+    client.force_login(alice)
+    card = client.get(reverse("jobs:card", args=[job.pk]), {"in": "chat"}).content.decode()
+    assert job.error in card and "Try again" in card and "hidden" not in card
+
+
 def test_a_busy_upstream_is_polled_again_until_the_picture_is_ready(
     sim, alice, alice_paints, worker
 ):

@@ -3,6 +3,7 @@ clients for the owner and an outsider."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from jobs.models import Job
 from tests.conversations.helpers import open_socket, send_and_finish
 from tests.factories import character_create_synced
 from tests.jobs.helpers import wait_until
+from tests.worker_process import WorkerProcess
 
 DEADLINE_SECONDS = 30.0
 EVERY = 3
@@ -71,18 +73,31 @@ def chat(user, session: ChatSession, *texts: str) -> list[Message]:
     )[::-1]
 
 
+@pytest.fixture
+def worker(sim, tmp_path) -> Iterator[WorkerProcess]:
+    """A real Celery worker process; the jobs this test queues run there."""
+    process = WorkerProcess(tmp_path / "worker-data", sim)
+    try:
+        with process.routed_here():
+            process.start()
+            process.wait_ready()
+            yield process
+    finally:
+        process.stop()
+
+
 def memory_jobs(user) -> list[Job]:
     return list(Job.objects.filter(owner=user, kind=Job.Kind.MEMORY).order_by("pk"))
 
 
-def memory_job_ended(user) -> Job:
+def memory_job_ended(user, worker: WorkerProcess | None = None) -> Job:
     """The user's latest memory job, once it ended."""
 
     def ended() -> Job | None:
         jobs = memory_jobs(user)
         return jobs[-1] if jobs and not jobs[-1].is_active() else None
 
-    return wait_until(ended, "a memory job ends")
+    return wait_until(ended, "a memory job ends", log=worker.log if worker else str)
 
 
 def last_chat_memory(sim) -> dict[str, Any] | None:

@@ -75,6 +75,27 @@ def test_a_deleted_fact_is_not_sent_again(sim, alice, alice_client, alice_keeps)
     assert set(tags_of(last_chat_memory(sim))) == {"name", "job"}
 
 
+def test_a_real_worker_remembers_the_facts_and_a_deleted_one_is_not_sent_again(
+    sim, alice, alice_client, keeper, alice_keeps, worker
+):
+    said = chat(alice, alice_keeps, *INTRODUCTION)
+    job = memory_job_ended(alice, worker)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    facts = {f.key: f for f in Fact.objects.filter(user=alice, character=keeper)}
+    assert {key: f.values for key, f in facts.items()} == {
+        "name": ["Alice Wong"],
+        "hobby": ["tea"],
+        "job": ["nurse"],
+    }
+    assert facts["job"].source_message_ids == [said[2].pk]
+
+    chat(alice, alice_keeps, "What do you know about me?")
+    assert set(tags_of(last_chat_memory(sim))) == {"name", "hobby", "job"}
+    alice_client.post(f"/memories/facts/{facts['hobby'].pk}/delete/")
+    chat(alice, alice_keeps, "Good evening.")
+    assert tags_of(last_chat_memory(sim)) == {"name": ["Alice Wong"], "job": ["nurse"]}
+
+
 def test_a_corrected_fact_is_sent_as_corrected(sim, alice, alice_client, alice_keeps):
     _remembered(alice, alice_keeps)
     job = Fact.objects.get(user=alice, key="job")
