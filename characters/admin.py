@@ -105,9 +105,10 @@ class CharacterAdmin(admin.ModelAdmin):
         (
             "Replies",
             {
-                "fields": ("reply_platform", "reset_forgets_memories"),
-                "description": "Which upstream writes this character's replies. Only the "
-                "settings of the chosen platform are shown below.",
+                "fields": ("reply_platform", "privacy_mode", "reset_forgets_memories"),
+                "description": "Which upstream writes this character's replies, and whether "
+                "personal data is masked before anything leaves. Only the settings of the "
+                "chosen platform are shown below.",
             },
         ),
         (

@@ -56,6 +56,11 @@ class CharacterType(models.TextChoices):
     ASSISTANT = "assistant", "Assistant"
 
 
+class PrivacyMode(models.TextChoices):
+    OFF = "off", "Off: texts leave as written"
+    LOCAL = "local", "Mask here: placeholders leave, real values come back in the replies"
+
+
 class ReplyPlatform(models.TextChoices):
     XINGCHEN = "xingchen", "Tongyi Xingchen (character platform)"
     DMS = "dms", "Alibaba DMS (Qwen with personal-data masking)"
@@ -130,6 +135,18 @@ class Character(models.Model):
         max_length=10,
         choices=ReplyPlatform.choices,
         default=ReplyPlatform.XINGCHEN,
+    )
+
+    # Whether personal data is replaced by placeholders before any text leaves for the
+    # upstream (conversations.outbound); DMS's own server-side masking is `dms_masking`.
+    privacy_mode = models.CharField(
+        "personal data",
+        max_length=10,
+        choices=PrivacyMode.choices,
+        default=PrivacyMode.OFF,
+        help_text="Phone, ID card and bank card numbers, emails, IP addresses, names and "
+        "addresses said after 我叫/收货地址/My name is… are replaced by placeholders such as "
+        "[CN_MOBILE_1] before they leave; the user sees the real values.",
     )
 
     # DMS ChatWithDesensitizeSSE settings; empty means the upstream's default. Ranges are
@@ -250,10 +267,15 @@ class Character(models.Model):
     def is_available(self) -> bool:
         return not self.unavailable_reason()
 
+    def masks_personal_data(self) -> bool:
+        return self.privacy_mode == PrivacyMode.LOCAL
+
     def learns_from_chats(self) -> bool:
         """Whether memory extraction may read its chats: extraction runs on Xingchen, which must
-        not see what a DMS character's chats ask DMS to mask."""
-        return not (self.reply_platform == ReplyPlatform.DMS and self.dms_masking)
+        not see what a DMS character's chats ask DMS to mask, nor what its chats mask here
+        (facts about placeholders would be worthless)."""
+        masked_by_dms = self.reply_platform == ReplyPlatform.DMS and self.dms_masking
+        return not (masked_by_dms or self.masks_personal_data())
 
 
 class PushOperation(models.TextChoices):

@@ -56,6 +56,7 @@ LOCAL_FIELDS = (
     "max_length",
     "function_list",
     "reset_forgets_memories",  # local only: never sent to Xingchen
+    "privacy_mode",  # local only: masking happens here, before anything is sent
     *PLATFORM_FIELDS,  # local only: which upstream writes the replies, and its settings
 )
 _BOOKKEEPING_FIELDS = (

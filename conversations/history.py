@@ -9,6 +9,7 @@ limit is small (Xingchen: 1 request per second per key).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from conversations import events
 from conversations.models import ChatSession, Message
+from conversations.outbound import outbound_for
 from conversations.replies import HistoryRecord, ReplyError, upstream_for
 from conversations.services import biz_user_id, message_is_streaming
 from project.asyncdb import db_sync_to_async
@@ -110,7 +112,13 @@ def _belongs(record: HistoryRecord, plan: _Plan) -> bool:
 
 def _merge(plan: _Plan, records: list[HistoryRecord]) -> list[Message]:
     session = plan.session
-    records = [r for r in records if _belongs(r, plan)]
+    # The upstream saw placeholders where this conversation masks personal data.
+    outbound = outbound_for(session)
+    records = [
+        dataclasses.replace(r, content=outbound.restore(r.content))
+        for r in records
+        if _belongs(r, plan)
+    ]
     with transaction.atomic():
         if message_is_streaming(session_id=session.pk):
             return []

@@ -4,6 +4,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# How the message shield names each type of masked personal data.
+MASKED_TYPE_LABELS = {
+    "CN_ID_CARD": _("ID card number"),
+    "CN_MOBILE": _("mobile number"),
+    "BANK_CARD": _("bank card number"),
+    "EMAIL": _("email"),
+    "IPV4": _("IP address"),
+    "IPV6": _("IP address"),
+    "PERSON": _("name"),
+    "ADDRESS": _("address"),
+}
 
 
 class ChatSession(models.Model):
@@ -25,6 +38,9 @@ class ChatSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Moved forward by every new message, so the sessions list shows recent chats first.
     updated_at = models.DateTimeField(default=timezone.now)
+    # The placeholders of masked personal data and their values, sealed with a key derived
+    # from SECRET_KEY (`privacy.sealing`); it lives and dies with the conversation.
+    masking_vault = models.TextField(blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -99,6 +115,9 @@ class Message(models.Model):
     has_risk = models.BooleanField(default=False)
     safety_std_answer = models.TextField(blank=True)
     function_call = models.JSONField(null=True, blank=True)
+    # The types of personal data masked on the way upstream (or restored in a reply), never
+    # the values: the message's shield shows them.
+    masked_types = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -129,6 +148,11 @@ class Message(models.Model):
 
     def is_reply(self) -> bool:
         return self.role == self.Role.ASSISTANT
+
+    def masked_labels(self) -> list[str]:
+        """The shield's words for the masked types, each once."""
+        labels = (str(MASKED_TYPE_LABELS.get(kind, kind)) for kind in self.masked_types)
+        return list(dict.fromkeys(labels))
 
     def usage(self) -> dict[str, int] | None:
         if self.input_tokens is None and self.output_tokens is None:

@@ -24,7 +24,7 @@ from accounts.services import profile_for
 from characters.models import Character
 from conversations import events
 from conversations.models import ChatSession, Message
-from conversations.outbound import outbound_text
+from conversations.outbound import AS_WRITTEN, Outbound, outbound_for, outbound_save
 from conversations.protocol import ErrorCode
 from conversations.replies import (
     ReplyError,
@@ -74,23 +74,25 @@ class Turn:
     answer_id: str | None = None  # the adopted alternative of the previous turn
     memory: memories.ChatMemory = field(default_factory=memories.ChatMemory)
     transcript: tuple[TranscriptLine, ...] = ()  # for platforms that keep no history
+    outbound: Outbound = AS_WRITTEN  # masks what leaves, restores what comes back
 
     def request(self) -> ReplyRequest:
-        """What goes upstream; every user-written text passes `outbound_text` here."""
+        """What goes upstream; every text passes the conversation's `outbound` here."""
+        text = self.outbound.text
         return ReplyRequest(
             character=self.character,
             user_id=self.biz_user_id,
-            content=outbound_text(self.content),
-            user_name=outbound_text(self.user_name),
-            user_basic_info=outbound_text(self.user_basic_info),
-            scenario=outbound_text(self.scenario),
+            content=text(self.content),
+            user_name=text(self.user_name),
+            user_basic_info=text(self.user_basic_info),
+            scenario=text(self.scenario),
             is_regenerate=self.is_regenerate,
             is_alternative=self.is_alternative,
             remote_query_id=self.remote_query_id,
             answer_id=self.answer_id,
-            memory=self.memory.map_texts(outbound_text),
+            memory=self.memory.map_texts(text),
             transcript=tuple(
-                TranscriptLine(line.role, outbound_text(line.content)) for line in self.transcript
+                TranscriptLine(line.role, text(line.content)) for line in self.transcript
             ),
         )
 
@@ -116,6 +118,7 @@ class ReplyOutcome:
     has_risk: bool = False
     safety_std_answer: str = ""
     function_call: dict[str, object] | None = None
+    masked_types: tuple[str, ...] = ()  # of the personal data restored in the text
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -257,8 +260,13 @@ def message_send(
         _ensure_can_chat(session)
         _ensure_idle(user.pk)
         answer_id = _adopted_answer_id(session)
+        outbound = outbound_for(session)
         query = Message.objects.create(
-            session=session, role=Message.Role.USER, content=content, client_id=client_id or ""
+            session=session,
+            role=Message.Role.USER,
+            content=content,
+            client_id=client_id or "",
+            masked_types=sorted(outbound.masked(content).types),
         )
         reply = Message.objects.create(
             session=session,
@@ -270,7 +278,7 @@ def message_send(
         _touch(session)
         events.message_created(query, character=session.character)
         events.reply_started(reply, character=session.character)
-    turn = _turn(session, user, query=query, reply=reply, answer_id=answer_id)
+    turn = _turn(session, user, query=query, reply=reply, answer_id=answer_id, outbound=outbound)
     return SendResult(message=query, turn=turn)
 
 
@@ -298,6 +306,7 @@ def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
         )
         _touch(session)
         events.reply_started(reply, character=session.character)
+        outbound = outbound_for(session)
     # Xingchen can only regenerate a question it recorded; one that never got through is
     # simply asked again, its new answer kept as an alternative here.
     return _turn(
@@ -308,6 +317,7 @@ def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
         is_regenerate=bool(query.remote_message_id),
         is_alternative=True,
         remote_query_id=query.remote_message_id or None,
+        outbound=outbound,
     )
 
 
@@ -414,6 +424,7 @@ def _apply_outcome(reply: Message, outcome: ReplyOutcome, seq: int) -> None:
     reply.has_risk = outcome.has_risk
     reply.safety_std_answer = outcome.safety_std_answer
     reply.function_call = outcome.function_call
+    reply.masked_types = list(outcome.masked_types)
     answer_id = outcome.ids.answer_id
     taken = Message.objects.filter(session_id=reply.session_id, remote_message_id=answer_id)
     # A reply imported from the history meanwhile already holds this id: keep the reply anyway.
@@ -517,7 +528,9 @@ def _turn(
     is_regenerate: bool = False,
     is_alternative: bool = False,
     remote_query_id: str | None = None,
+    outbound: Outbound = AS_WRITTEN,
 ) -> Turn:
+    """The turn, its texts masked now: new values reach the vault before anything leaves."""
     profile = profile_for(user)
     keeps_history = upstream_for(session.character).keeps_history
     transcript = (
@@ -529,7 +542,7 @@ def _turn(
             budget=settings.CHAT_TRANSCRIPT_TOKEN_BUDGET,
         )
     )
-    return Turn(
+    turn = Turn(
         session_id=session.pk,
         user_id=user.pk,
         reply_id=reply.pk,
@@ -546,4 +559,8 @@ def _turn(
         answer_id=answer_id,
         memory=memories.memory_for_chat(user_id=user.pk, character_id=session.character_id),
         transcript=transcript,
+        outbound=outbound,
     )
+    turn.request()
+    outbound_save(session_id=session.pk, outbound=outbound)
+    return turn

@@ -37,6 +37,7 @@ from conversations.replies import (
     upstream_for,
 )
 from conversations.services import ReplyOutcome, Turn
+from privacy.masking import StreamRestorer
 from project.asyncdb import db_sync_to_async
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class Generation:
     risk: RiskFlag | None = None
     function_call: FunctionCall | None = None
     stop_requested: bool = False
+    # Placeholders of masked personal data become real values here, before anyone sees them.
+    restorer: StreamRestorer | None = None
+    reasoning_restorer: StreamRestorer | None = None
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
     stopper: asyncio.Task[None] | None = None
@@ -77,7 +81,11 @@ def generation_start(turn: Turn) -> Generation:
     The registry holds the only strong reference the task needs: it outlives the socket that
     asked for it.
     """
-    generation = Generation(turn=turn)
+    generation = Generation(
+        turn=turn,
+        restorer=turn.outbound.restorer(),
+        reasoning_restorer=turn.outbound.restorer(),
+    )
     _by_session[turn.session_id] = generation
     # A fresh context: nothing of the socket that asked (which may close) leaks into the reply.
     generation.task = asyncio.get_running_loop().create_task(
@@ -224,24 +232,28 @@ def _heartbeat_interval() -> float:
 
 async def _read(generation: Generation) -> None:
     upstream = upstream_for(generation.turn.character)
-    async with contextlib.aclosing(upstream.stream(generation.turn.request())) as stream:
-        async for event in stream:
-            if generation.stop_requested:
-                return  # the upstream was told which text to keep: nothing after it counts
-            _absorb(generation, event)
-            if isinstance(event, Finished):
-                return
+    try:
+        async with contextlib.aclosing(upstream.stream(generation.turn.request())) as stream:
+            async for event in stream:
+                if generation.stop_requested:
+                    return  # the upstream was told which text to keep: nothing after it counts
+                _absorb(generation, event)
+                if isinstance(event, Finished):
+                    return
+    finally:
+        _release_held_back(generation)
 
 
 def _absorb(generation: Generation, event: ReplyEvent) -> None:
     if isinstance(event, TextDelta):
-        generation.text += event.text
+        generation.text += _restored(generation.restorer, event.text)
     elif isinstance(event, TextReplaced):
         # The upstream rewrote its text instead of extending it: sockets get a fresh snapshot.
-        generation.text = event.text
+        restorer = generation.restorer
+        generation.text = restorer.restart(event.text) if restorer else event.text
         generation.restarted = True
     elif isinstance(event, ReasoningDelta):
-        generation.reasoning += event.text
+        generation.reasoning += _restored(generation.reasoning_restorer, event.text)
     elif isinstance(event, ReplyIds):
         generation.ids = event
     elif isinstance(event, Usage):
@@ -251,6 +263,18 @@ def _absorb(generation: Generation, event: ReplyEvent) -> None:
     elif isinstance(event, FunctionCall):
         generation.function_call = event
     generation.arrived.set()
+
+
+def _restored(restorer: StreamRestorer | None, text: str) -> str:
+    return text if restorer is None else restorer.feed(text)
+
+
+def _release_held_back(generation: Generation) -> None:
+    """At the end of the stream, what looked like the start of a placeholder is text."""
+    if generation.restorer is not None:
+        generation.text += generation.restorer.flush()
+    if generation.reasoning_restorer is not None:
+        generation.reasoning += generation.reasoning_restorer.flush()
 
 
 async def _flush(generation: Generation) -> None:
@@ -316,7 +340,8 @@ async def _stop_upstream(generation: Generation, request_id: str) -> None:
     upstream = upstream_for(generation.turn.character)
     try:
         async with asyncio.timeout(UPSTREAM_STOP_TIMEOUT):
-            await upstream.stop(request_id=request_id, text=generation.text)
+            text = generation.turn.outbound.reply_text(generation.text)
+            await upstream.stop(request_id=request_id, text=text)
     except (ReplyError, TimeoutError) as exc:
         logger.warning("The upstream did not take the stop of %s: %s", request_id, exc)
 
@@ -393,4 +418,5 @@ def _outcome_with(
         has_risk=risk is not None,
         safety_std_answer=risk.safe_answer if risk else "",
         function_call={"thought": call.thought, "api_calls": call.calls} if call else None,
+        masked_types=tuple(sorted(generation.restorer.types)) if generation.restorer else (),
     )

@@ -34,6 +34,7 @@ def _form(**overrides: object) -> dict[str, object]:
         "character_type": "virtual",
         "chat_objective": "",
         "reply_platform": "xingchen",
+        "privacy_mode": "off",
         "dms_masking_rule": "UserInfo",
         "lingma_team_docs": "on",
         "role_types": "[]",

@@ -92,9 +92,14 @@ def test_memory_every_zero_turns_memory_off(settings, session):
     assert services.memory_after_turn(reply=_turns(session, "a", "b", "c", "d")) is None
 
 
-def test_chats_masked_by_dms_are_never_read_for_memories(settings, alice, client):
+@pytest.mark.parametrize(
+    "masking",
+    [{"reply_platform": "dms", "dms_masking": True}, {"privacy_mode": "local"}],
+    ids=["by-dms", "here"],
+)
+def test_masked_chats_are_never_read_for_memories(settings, alice, client, masking):
     settings.MEMORY_EVERY_TURNS = 1
-    masked = character_create(name="Wen", reply_platform="dms", dms_masking=True)
+    masked = character_create(name="Wen", **masking)
     clear = character_create(name="Bo", reply_platform="dms")
 
     for character, remembered in ((masked, False), (clear, True)):

@@ -17,7 +17,7 @@ from typing import Any
 # Xingchen's documented default seed; a caller that sends none gets repeated output.
 DEFAULT_SEED = 1683806810
 RISK_MARKER = "[risk]"
-IMAGE_WORDS = ("画", "draw", "image", "picture")
+IMAGE_WORDS = ("画", "照片", "draw", "image", "picture", "photo")
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
@@ -32,6 +32,9 @@ _EN_YOU_ARE = re.compile(r"\byou are\s+([^.!?\n]{1,60})", re.IGNORECASE)
 _ZH_FILLER = re.compile(
     r"什么|怎么|为什么|觉得|可以|一下|我们|你们|他们|[的了是你我他她它吗呢吧啊呀最很在和与也都就要会能把被让给对这那个一有没不]"
 )
+# Masked personal data, as a privacy-minded client sends it ("[CN_MOBILE_1]"); a model refers
+# back to such placeholders, so replies repeat them whole.
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_[0-9]+\]")
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
 _STOP_WORDS = frozenset(
     {
@@ -119,6 +122,8 @@ def compose(persona: Persona, user_text: str, *, seed: int, user_name: str | Non
         text = _chinese_reply(rng, persona, user_text, user_name, wants_image)
     else:
         text = _english_reply(rng, persona, user_text, user_name, wants_image)
+    if function_call is None:
+        text += _placeholders_noted(user_text, chinese)
     return Reply(
         text=text,
         has_risk=has_risk,
@@ -134,9 +139,25 @@ def _safety_answer(chinese: bool) -> str:
     return "Sorry, I can't continue with that topic. Let's talk about something else."
 
 
+def _placeholders_noted(user_text: str, chinese: bool) -> str:
+    placeholders = list(dict.fromkeys(_PLACEHOLDER.findall(user_text)))
+    if not placeholders:
+        return ""
+    if chinese:
+        return "\n\n我记下了：" + "、".join(placeholders) + "。"
+    return "\n\nNoted: " + ", ".join(placeholders) + "."
+
+
 def _snippet(text: str, limit: int) -> str:
     flat = " ".join(text.replace(RISK_MARKER, "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    # Never half a placeholder: a client restoring them would show the fragment as it is.
+    opened = cut.rfind("[")
+    if opened > cut.rfind("]") and _PLACEHOLDER.match(flat, opened):
+        cut = cut[:opened].rstrip()
+    return cut + "…"
 
 
 def _first_sentence(text: str, limit: int) -> str:
