@@ -1,8 +1,10 @@
 // The chat page's socket: sends what the user does, shows what the server says.
 //
-// Markup comes only from the server (the same sanitised partial the page renders). Streamed
-// text is shown with textContent until the `done` frame swaps in the rendered reply, so no
-// text from a model or a user is ever parsed as HTML here.
+// Markup comes from the server (the same sanitised partial the page renders), but for the text
+// of a reply being written: markdown_live.js renders it with the server's markdown options and
+// allowlist until the `done` frame swaps in the server's HTML.
+
+import { showLiveMarkdown } from "./markdown_live.js";
 
 const root = document.getElementById("chat");
 const log = document.getElementById("chat-log");
@@ -18,6 +20,7 @@ const state = {
   failures: 0,
   pending: null, // {frame, content}: a send not yet acknowledged by a `message` frame
   streams: new Map(), // message id -> {seq, text, gap}
+  redraws: new Set(), // ids of messages whose text changed since the last animation frame
 };
 
 function elementFromHtml(html) {
@@ -94,7 +97,9 @@ function keepBottomInView(card, stick) {
 function showStream(element) {
   const stream = state.streams.get(Number(element.dataset.messageId));
   const body = element.querySelector(".msg-body");
-  if (stream && body && element.dataset.state === "streaming") body.textContent = stream.text;
+  if (!body || element.dataset.state !== "streaming") return;
+  // Without frames yet, a body the server has just rendered holds the text so far, unformatted.
+  showLiveMarkdown(body, stream ? stream.text : body.textContent);
 }
 
 function streamOf(messageId) {
@@ -102,11 +107,19 @@ function streamOf(messageId) {
   return state.streams.get(messageId);
 }
 
+// Deltas come faster than frames are painted: the whole text is rendered once per frame.
 function refreshStream(messageId) {
-  const element = document.getElementById(`msg-${messageId}`);
-  if (!element) return;
+  if (state.redraws.size === 0) requestAnimationFrame(redrawStreams);
+  state.redraws.add(messageId);
+}
+
+function redrawStreams() {
   const stick = nearBottom();
-  showStream(element);
+  for (const messageId of state.redraws) {
+    const element = document.getElementById(`msg-${messageId}`);
+    if (element) showStream(element);
+  }
+  state.redraws.clear();
   if (stick) scrollToBottom();
 }
 
@@ -340,6 +353,7 @@ function confirmForms() {
 }
 
 if (root && log) {
+  for (const element of log.querySelectorAll('.msg[data-state="streaming"]')) showStream(element);
   scrollToBottom();
   keepScrollWhenLoadingOlder();
   confirmForms();
