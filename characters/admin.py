@@ -19,11 +19,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from characters import services
 from characters.forms import CharacterAdminForm, DescribeSourceForm, DescriptionForm
-from characters.models import OPEN_PUSH_STATES, Character, CharacterPush, SyncState
+from characters.models import OPEN_PUSH_STATES, Character, CharacterPush, PushState, SyncState
+from conversations.rendering import markdown_to_html
 from jobs.models import Job
 from jobs.services import JobNotFound, job_for_user
 from platforms.xingchen.errors import XingchenError
@@ -43,6 +50,7 @@ _SYNC_FIELDS = (
     "synced_at",
 )
 _PROBLEM_STATES = (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED, SyncState.PENDING)
+_PREVIEW_MAX_CHARS = 10_000
 
 
 def _upstream_error(request: HttpRequest, action: str, exc: XingchenError) -> None:
@@ -77,16 +85,17 @@ class CharacterAdmin(admin.ModelAdmin):
         "is_deleted",
     )
     search_fields = ("name", "introduction", "remote_id")
-    readonly_fields = ("avatar_preview", *_SYNC_FIELDS)
+    readonly_fields = ("avatar_preview", "opening_line_preview", *_SYNC_FIELDS)
     actions = ("push_now", "pull_selected", "generate_description", "list_versions")
     list_per_page = 50
 
     class Media:
-        js = ("js/character_platform.js",)
+        css = {"all": ("css/character_editor.css",)}
+        js = ("js/character_platform.js", "js/character_editor.js")
 
     fieldsets = (
         (
-            "Persona",
+            _("Persona"),
             {
                 "fields": (
                     "name",
@@ -94,6 +103,7 @@ class CharacterAdmin(admin.ModelAdmin):
                     "introduction",
                     "basic_information",
                     "opening_line",
+                    "opening_line_preview",
                     "traits",
                     "chat_example",
                     "character_type",
@@ -103,16 +113,18 @@ class CharacterAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Replies",
+            _("Replies"),
             {
                 "fields": ("reply_platform", "privacy_mode", "reset_forgets_memories"),
-                "description": "Which upstream writes this character's replies, and whether "
-                "personal data is masked before anything leaves. Only the settings of the "
-                "chosen platform are shown below.",
+                "description": _(
+                    "Which upstream writes this character's replies, and whether personal data "
+                    "is masked before anything leaves. Only the settings of the chosen platform "
+                    "are shown below."
+                ),
             },
         ),
         (
-            "Xingchen: behaviour",
+            _("Xingchen: behaviour"),
             {
                 "classes": ("platform-settings", "platform-xingchen"),
                 "fields": (
@@ -123,7 +135,7 @@ class CharacterAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Xingchen: memory and plugins",
+            _("Xingchen: memory and plugins"),
             {
                 "classes": ("platform-settings", "platform-xingchen"),
                 "fields": (
@@ -137,7 +149,7 @@ class CharacterAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "DMS: Qwen with personal-data masking",
+            _("DMS: Qwen with personal-data masking"),
             {
                 "classes": ("platform-settings", "platform-dms"),
                 "fields": (
@@ -151,7 +163,7 @@ class CharacterAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Lingma: answers from knowledge bases",
+            _("Lingma: answers from knowledge bases"),
             {
                 "classes": ("platform-settings", "platform-lingma"),
                 "fields": (
@@ -162,8 +174,17 @@ class CharacterAdmin(admin.ModelAdmin):
                 ),
             },
         ),
-        ("Permissions", {"fields": ("perm_is_public", "perm_allow_chat", "perm_allow_api")}),
-        ("Sync", {"fields": _SYNC_FIELDS}),
+        (
+            _("Sharing on Xingchen"),
+            {
+                "fields": ("perm_is_public", "perm_allow_chat", "perm_allow_api"),
+                "description": _(
+                    "Who else may see or use this character on Xingchen itself. Chats in this "
+                    "studio do not need any of these."
+                ),
+            },
+        ),
+        (_("Sync with Xingchen"), {"fields": _SYNC_FIELDS}),
     )
 
     # --- list columns --------------------------------------------------------------------------
@@ -181,11 +202,28 @@ class CharacterAdmin(admin.ModelAdmin):
             return format_html('<span class="character-initial">{}</span>', obj.name[:1])
         return format_html('<img src="{}" alt="" class="character-thumb">', obj.avatar.url)
 
-    @admin.display(description="Avatar preview")
+    @admin.display(description=_("Avatar preview"))
     def avatar_preview(self, obj: Character) -> str:
+        # `character_editor.js` shows a newly chosen file here before it is uploaded.
         if not obj.avatar:
-            return "No avatar yet."
-        return format_html('<img src="{}" alt="" class="character-preview">', obj.avatar.url)
+            return format_html(
+                '<img alt="" class="character-preview" data-avatar-preview hidden>'
+                "<span data-avatar-empty>{}</span>",
+                gettext("No avatar yet."),
+            )
+        return format_html(
+            '<img src="{}" alt="" class="character-preview" data-avatar-preview>', obj.avatar.url
+        )
+
+    @admin.display(description=_("Opening line as the chat shows it"))
+    def opening_line_preview(self, obj: Character) -> str:
+        # Rendered like the opening message of a chat; the script re-renders it while typing.
+        return format_html(
+            '<div class="opening-preview" data-opening-preview data-preview-url="{}" '
+            'aria-live="polite">{}</div>',
+            reverse("admin:characters_character_preview_opening_line"),
+            markdown_to_html(obj.opening_line) if obj.opening_line.strip() else "",
+        )
 
     @admin.display(description="Sync", ordering="sync_state")
     def sync_badge(self, obj: Character) -> str:
@@ -216,12 +254,6 @@ class CharacterAdmin(admin.ModelAdmin):
 
     # --- saving through the services ----------------------------------------------------------
 
-    def save_model(self, request: HttpRequest, obj: Character, form: Any, change: bool) -> None:
-        if change:
-            services.character_update(character=obj)
-        else:
-            services.character_create(character=obj)
-
     def delete_model(self, request: HttpRequest, obj: Character) -> None:
         services.character_delete(character=obj)
 
@@ -244,17 +276,41 @@ class CharacterAdmin(admin.ModelAdmin):
         transaction.on_commit(partial(self._report_sync, request, obj))
         return super().response_change(request, obj)
 
+    def message_user(
+        self, request: HttpRequest, message: str, level: int = messages.INFO, *args: Any, **kw: Any
+    ) -> None:
+        # Django's own "was added/changed successfully" would be a second message about the
+        # same save: `_report_sync` says it once, with where the change stands on Xingchen.
+        if level == messages.SUCCESS and getattr(request, "_character_save_reported", False):
+            return
+        super().message_user(request, message, level, *args, **kw)
+
+    def save_model(self, request: HttpRequest, obj: Character, form: Any, change: bool) -> None:
+        if change:
+            services.character_update(character=obj)
+        else:
+            services.character_create(character=obj)
+        request._character_save_reported = True  # type: ignore[attr-defined]
+
     def _report_sync(self, request: HttpRequest, obj: Character) -> None:
         # Runs after commit, behind the queued push: when the push ran at once, say how it went.
         obj.refresh_from_db()
         if obj.sync_state == SyncState.SYNCED:
-            messages.info(request, f"“{obj}” is on Xingchen.")
+            messages.success(
+                request, gettext("“%(name)s” was saved and is on Xingchen.") % {"name": obj}
+            )
         elif obj.sync_state in (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED):
             messages.warning(
-                request, f"“{obj}” is saved here but not on Xingchen yet: {obj.last_sync_error}"
+                request,
+                gettext("“%(name)s” was saved here but is not on Xingchen yet: %(error)s")
+                % {"name": obj, "error": obj.last_sync_error},
             )
         else:
-            messages.info(request, f"“{obj}” is saved; the change is on its way to Xingchen.")
+            messages.success(
+                request,
+                gettext("“%(name)s” was saved; the change is on its way to Xingchen.")
+                % {"name": obj},
+            )
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -312,6 +368,11 @@ class CharacterAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("pull-all/", wrap(self.pull_all_view), name="characters_character_pull_all"),
+            path(
+                "preview-opening-line/",
+                wrap(self.preview_opening_line_view),
+                name="characters_character_preview_opening_line",
+            ),
             path("<int:pk>/push/", wrap(self.push_view), name="characters_character_push"),
             path("<int:pk>/resolve/", wrap(self.resolve_view), name="characters_character_resolve"),
             path(
@@ -342,8 +403,17 @@ class CharacterAdmin(admin.ModelAdmin):
         if character is not None and character.sync_state in (SyncState.WAITING, SyncState.FAILED):
             context["sync_problem"] = character.last_sync_error
         if character is not None:
-            context["recent_pushes"] = character.pushes.order_by("-created_at", "-pk")[:10]
+            pushes = character.pushes.order_by("-created_at", "-pk")[:10]
+            context["recent_pushes"] = [(push, push_progress(push)) for push in pushes]
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @method_decorator(require_POST)
+    def preview_opening_line_view(self, request: HttpRequest) -> HttpResponse:
+        """The opening line being typed, rendered as the chat renders it (sanitised)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        text = request.POST.get("text", "")[:_PREVIEW_MAX_CHARS]
+        return HttpResponse(markdown_to_html(text) if text.strip() else "")
 
     def _character_for_change(self, request: HttpRequest, pk: int) -> Character:
         character = get_object_or_404(Character, pk=pk)
@@ -501,8 +571,7 @@ class CharacterPushAdmin(admin.ModelAdmin):
         "operation",
         "state",
         "attempts",
-        "last_error",
-        "next_attempt_at",
+        "progress",
         "updated_at",
     )
     list_filter = ("state", "operation")
@@ -515,6 +584,10 @@ class CharacterPushAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("Progress"))
+    def progress(self, push: CharacterPush) -> str:
+        return push_progress(push)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -535,3 +608,25 @@ class CharacterPushAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{skipped} were already sent or cancelled.", messages.WARNING
             )
+
+
+def push_progress(push: CharacterPush) -> str:
+    """Where a push stands, in words: when it was sent, or when it is tried next and why the
+    last try failed. A sent push keeps its old retry time in the row; it is not shown."""
+    when = _local_time
+    if push.state == PushState.SENT:
+        return gettext("Sent %(when)s") % {"when": when(push.sent_at or push.updated_at)}
+    if push.state == PushState.CANCELLED:
+        return gettext("Cancelled; nothing more will be sent")
+    parts = []
+    if push.last_error:
+        parts.append(gettext("Last try failed: %(error)s") % {"error": push.last_error})
+    if push.next_attempt_at:
+        parts.append(gettext("Next attempt %(when)s") % {"when": when(push.next_attempt_at)})
+    else:
+        parts.append(gettext("Queued; sent as soon as a worker is free"))
+    return " · ".join(parts)
+
+
+def _local_time(moment: Any) -> str:
+    return date_format(localtime(moment), "DATETIME_FORMAT")

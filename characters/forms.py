@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from django import forms
@@ -13,31 +13,23 @@ from characters.knowledge_bases import KnowledgeBasesUnavailable, knowledge_base
 from characters.models import Character
 from characters.services import LOCAL_FIELDS
 from characters.validators import validate_avatar
+from characters.widgets import (
+    FunctionsWidget,
+    MemoriesWidget,
+    PluginsWidget,
+    StructuredJSONField,
+    TagsWidget,
+)
 
-_JSON_HELP = {
-    "role_types": 'A JSON list of strings, e.g. ["companion"].',
-    "long_term_memories": (
-        'e.g. [{"enabled": true, "memoryType": "kv", '
-        '"kvMemoryConfigs": [{"enabled": true, "memoryText": "favourite food"}]}]'
-    ),
-    "platform_plugins": (
-        'e.g. [{"name": "text_to_image_plugin", "enabled": true, "imageStyle": "anime"}]'
-    ),
-    "knowledge_bases": "A JSON list of knowledge base ids.",
-    "function_list": (
-        'e.g. [{"name": "get_weather", "description": "Weather of a city", "parameters": '
-        '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]'
-    ),
+STRUCTURED_WIDGETS: dict[str, type[forms.Widget]] = {
+    "role_types": TagsWidget,
+    "function_list": FunctionsWidget,
+    "long_term_memories": MemoriesWidget,
+    "platform_plugins": PluginsWidget,
+    "knowledge_bases": TagsWidget,
 }
 
-
-class _PrettyJSONField(forms.JSONField):
-    """Shows stored JSON indented and unescaped, so Chinese text stays readable."""
-
-    def prepare_value(self, value: Any) -> str:
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, ensure_ascii=False, indent=2)
+_ROW_NUMBER = re.compile(r"\d+")
 
 
 class _AvatarField(forms.FileField):
@@ -52,19 +44,38 @@ class _AvatarField(forms.FileField):
 
 
 class CharacterAdminForm(forms.ModelForm):
+    """The character editor: its JSON fields are edited through structured widgets
+    (`characters.widgets`) that submit the same JSON Xingchen takes."""
+
     class Meta:
         model = Character
         fields = LOCAL_FIELDS
-        field_classes = {**dict.fromkeys(_JSON_HELP, _PrettyJSONField), "avatar": _AvatarField}
-        help_texts = _JSON_HELP
-        widgets = {
-            name: forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField json-field"})
-            for name in _JSON_HELP
+        field_classes = {
+            **dict.fromkeys(STRUCTURED_WIDGETS, StructuredJSONField),
+            "avatar": _AvatarField,
         }
+        widgets = {name: widget() for name, widget in STRUCTURED_WIDGETS.items()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["lingma_kb_ids"] = _knowledge_base_field(self.initial.get("lingma_kb_ids"))
+        if "role_types" in self.fields:  # a read-only page has no inputs
+            self.fields["role_types"].widget.suggestions = _role_types_in_use()
+        if "function_list" in self.fields:
+            # Widgets are copied shallowly per form: this form's row errors must be its own.
+            self.fields["function_list"].widget.row_errors = {}
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        # Each function's error names its row first ("Function 2 (…): …", in any language):
+        # the row is marked too, so a long list need not be searched.
+        if "function_list" not in self.fields:
+            return
+        functions = self.fields["function_list"].widget
+        for message in self.errors.get("function_list", []):
+            number = _ROW_NUMBER.search(message)
+            if number:
+                functions.row_errors.setdefault(int(number.group()), []).append(message)
 
     def clean_avatar(self) -> Any:
         avatar = self.cleaned_data.get("avatar")
@@ -73,6 +84,12 @@ class CharacterAdminForm(forms.ModelForm):
             # Named after what it is, not what it was called: the suffix sets its Content-Type.
             avatar.name = f"avatar{validate_avatar(avatar)}"
         return avatar
+
+
+def _role_types_in_use() -> list[str]:
+    """Role types other characters have, offered as ticks; any other can be typed."""
+    lists = Character.objects.exclude(role_types=[]).values_list("role_types", flat=True)
+    return sorted({kind for kinds in lists for kind in kinds if isinstance(kind, str)})
 
 
 class _KnowledgeBaseIdsField(forms.CharField):

@@ -14,6 +14,7 @@ from django.core.validators import (
 )
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from characters.platform_settings import check_platform_settings, platform_off_reason
 from characters.validators import (
@@ -41,97 +42,197 @@ def avatar_upload_to(instance: Character, filename: str) -> str:
 
 
 class SyncState(models.TextChoices):
-    PENDING = "pending", "Pending push"
-    SYNCED = "synced", "Synced"
-    WAITING = "waiting", "Waiting (refused by Xingchen)"
-    FAILED = "failed", "Push failed"
-    CONFLICTED = "conflicted", "Conflict"
-    DELETING = "deleting", "Deleting"
-    DELETED = "deleted", "Deleted"
+    PENDING = "pending", _("Pending push")
+    SYNCED = "synced", _("Synced")
+    WAITING = "waiting", _("Waiting (refused by Xingchen)")
+    FAILED = "failed", _("Push failed")
+    CONFLICTED = "conflicted", _("Conflict")
+    DELETING = "deleting", _("Deleting")
+    DELETED = "deleted", _("Deleted")
 
 
 class CharacterType(models.TextChoices):
-    VIRTUAL = "virtual", "Virtual"
-    REPRODUCTION = "reproduction", "Reproduction of a known figure"
-    ASSISTANT = "assistant", "Assistant"
+    VIRTUAL = "virtual", _("Virtual")
+    REPRODUCTION = "reproduction", _("Reproduction of a known figure")
+    ASSISTANT = "assistant", _("Assistant")
 
 
 class PrivacyMode(models.TextChoices):
-    OFF = "off", "Off: texts leave as written"
-    LOCAL = "local", "Mask here: placeholders leave, real values come back in the replies"
+    OFF = "off", _("Off: texts leave as written")
+    LOCAL = "local", _("Mask here: placeholders leave, real values come back in the replies")
 
 
 class ReplyPlatform(models.TextChoices):
-    XINGCHEN = "xingchen", "Tongyi Xingchen (character platform)"
-    DMS = "dms", "Alibaba DMS (Qwen with personal-data masking)"
-    LINGMA = "lingma", "Yunxiao Lingma (answers from knowledge bases)"
+    XINGCHEN = "xingchen", _("Tongyi Xingchen (character platform)")
+    DMS = "dms", _("Alibaba DMS (Qwen with personal-data masking)")
+    LINGMA = "lingma", _("Yunxiao Lingma (answers from knowledge bases)")
 
 
 class Character(models.Model):
     # Persona
-    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[MinLengthValidator(1)])
-    avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
-    introduction = models.TextField(blank=True)
+    name = models.CharField(
+        _("name"), max_length=NAME_MAX_LENGTH, validators=[MinLengthValidator(1)]
+    )
+    avatar = models.ImageField(
+        _("avatar"),
+        upload_to=avatar_upload_to,
+        blank=True,
+        help_text=_("PNG, JPEG, GIF or WebP, 64 to 2048 pixels a side, at most 2 MB."),
+    )
+    introduction = models.TextField(
+        _("introduction"), blank=True, help_text=_("A line or two shown on the gallery card.")
+    )
     basic_information = models.TextField(
-        help_text="Persona and background (required).",
+        _("persona"),
+        help_text=_(
+            "Who the character is: personality, background, how they speak. Xingchen calls "
+            "it the basic information; required."
+        ),
         validators=[MaxLengthValidator(BASIC_INFORMATION_MAX_LENGTH)],
     )
-    opening_line = models.TextField(blank=True)
-    traits = models.TextField(blank=True, help_text="Rules the character must follow.")
-    chat_example = models.TextField(blank=True, help_text="Lines like {{user}}: … / {{char}}: …")
-    character_type = models.CharField(
-        max_length=20, choices=CharacterType.choices, default=CharacterType.VIRTUAL
+    opening_line = models.TextField(
+        _("opening line"),
+        blank=True,
+        help_text=_("The first message of every new chat; markdown works as in replies."),
     )
-    chat_objective = models.TextField(blank=True)
-    role_types = models.JSONField(default=list, blank=True, validators=[validate_string_list])
-    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    traits = models.TextField(
+        _("rules"), blank=True, help_text=_("Rules the character must always follow.")
+    )
+    chat_example = models.TextField(
+        _("example dialogue"),
+        blank=True,
+        help_text=_("Lines like {{user}}: … / {{char}}: … showing how the character talks."),
+    )
+    character_type = models.CharField(
+        _("kind of character"),
+        max_length=20,
+        choices=CharacterType.choices,
+        default=CharacterType.VIRTUAL,
+    )
+    chat_objective = models.TextField(
+        _("goal in chats"),
+        blank=True,
+        help_text=_("What the character tries to achieve in a conversation."),
+    )
+    role_types = models.JSONField(
+        _("role types"),
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text=_("Categories the character is listed under on Xingchen; tick or type your own."),
+    )
+    tags = models.JSONField(
+        _("tags (set by Xingchen)"), default=list, blank=True, validators=[validate_string_list]
+    )
 
     # permConfig
-    perm_is_public = models.BooleanField(default=False)
-    perm_allow_chat = models.BooleanField(default=False)
-    perm_allow_api = models.BooleanField(default=False)
+    perm_is_public = models.BooleanField(
+        _("listed publicly"),
+        default=False,
+        help_text=_("Other Xingchen users may see this character's settings."),
+    )
+    perm_allow_chat = models.BooleanField(
+        _("users may chat"),
+        default=False,
+        help_text=_(
+            "Other Xingchen users may chat with it on Xingchen's site; switching this off "
+            "again needs a request to Xingchen."
+        ),
+    )
+    perm_allow_api = models.BooleanField(
+        _("other accounts may use it through the API"), default=False
+    )
 
     # advancedConfig
-    is_real_info = models.BooleanField("web search", default=False)
-    search_keyword = models.CharField(max_length=200, blank=True)
-    is_real_time = models.BooleanField("real time", default=False)
+    is_real_info = models.BooleanField(
+        _("web search"), default=False, help_text=_("Look things up on the web before replying.")
+    )
+    search_keyword = models.CharField(
+        _("search keyword"),
+        max_length=200,
+        blank=True,
+        help_text=_("What to search for; required when web search is on."),
+    )
+    is_real_time = models.BooleanField(
+        _("knows the current time"), default=False, help_text=_("Replies know today's date.")
+    )
     short_term_memory_round = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+        _("rounds kept in mind"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_(
+            "How many recent rounds each reply reads (at most 100); empty: Xingchen's default."
+        ),
     )
     long_term_memories = models.JSONField(
-        default=list, blank=True, validators=[validate_long_term_memories]
+        _("long-term memory"),
+        default=list,
+        blank=True,
+        validators=[validate_long_term_memories],
+        help_text=_("What the character keeps track of about each user, across chats."),
     )
     platform_plugins = models.JSONField(
-        default=list, blank=True, validators=[validate_platform_plugins]
+        _("plugins"), default=list, blank=True, validators=[validate_platform_plugins]
     )
-    knowledge_bases = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    knowledge_bases = models.JSONField(
+        _("knowledge bases"),
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text=_("Ids of Xingchen knowledge bases the character answers from."),
+    )
     # Local only (Xingchen has no such setting): whether "Reset conversation" also forgets the
     # facts and summaries remembered about the user (memories app).
     reset_forgets_memories = models.BooleanField(
-        "reset forgets memories",
+        _("reset forgets memories"),
         default=False,
-        help_text="When a user resets a chat, also forget what this character remembers "
-        "about them.",
+        help_text=_(
+            "When a user resets a chat, also forget what this character remembers about them."
+        ),
     )
 
     # Model parameters, sent with every chat with this character.
-    model_name = models.CharField(max_length=100, blank=True)
+    model_name = models.CharField(
+        _("model"), max_length=100, blank=True, help_text=_("Empty: Xingchen's default model.")
+    )
     temperature = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
+        _("temperature"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(2.0)],
+        help_text=_("0 to 2; higher gives more varied replies."),
     )
     top_p = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+        _("top p"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
     )
-    top_k = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    top_k = models.PositiveIntegerField(
+        _("top k"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
     max_length = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(8192)]
+        _("longest reply (tokens)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(8192)],
     )
-    function_list = models.JSONField(default=list, blank=True, validators=[validate_function_list])
+    function_list = models.JSONField(
+        _("functions"),
+        default=list,
+        blank=True,
+        validators=[validate_function_list],
+        help_text=_(
+            "Functions a reply may ask your application to call; each one's parameters are a "
+            "JSON Schema object."
+        ),
+    )
 
     # Which upstream writes the replies. Xingchen keeps the conversation itself; for DMS and
     # Lingma the product sends the persona as a system prompt and the recent turns each time.
     reply_platform = models.CharField(
-        "reply platform",
+        _("replies written by"),
         max_length=10,
         choices=ReplyPlatform.choices,
         default=ReplyPlatform.XINGCHEN,
@@ -140,67 +241,91 @@ class Character(models.Model):
     # Whether personal data is replaced by placeholders before any text leaves for the
     # upstream (conversations.outbound); DMS's own server-side masking is `dms_masking`.
     privacy_mode = models.CharField(
-        "personal data",
+        _("personal data"),
         max_length=10,
         choices=PrivacyMode.choices,
         default=PrivacyMode.OFF,
-        help_text="Phone, ID card and bank card numbers, emails, IP addresses, names and "
-        "addresses said after 我叫/收货地址/My name is… are replaced by placeholders such as "
-        "[CN_MOBILE_1] before they leave; the user sees the real values.",
+        help_text=_(
+            "Phone, ID card and bank card numbers, emails, IP addresses, names and "
+            "addresses said after 我叫/收货地址/My name is… are replaced by placeholders such as "
+            "[CN_MOBILE_1] before they leave; the user sees the real values."
+        ),
     )
 
     # DMS ChatWithDesensitizeSSE settings; empty means the upstream's default. Ranges are
     # checked in `clean()` by the same wire types the client sends (platforms.dms.types).
     dms_model = models.CharField(
-        "model", max_length=100, blank=True, help_text="A Qwen text model; empty: the default."
+        _("model"),
+        max_length=100,
+        blank=True,
+        help_text=_("A Qwen text model; empty: the default."),
     )
     dms_masking = models.BooleanField(
-        "mask personal data",
+        _("mask personal data"),
         default=False,
-        help_text="DMS masks phone numbers, ID numbers and the like before the model sees them.",
+        help_text=_("DMS masks phone numbers, ID numbers and the like before the model sees them."),
     )
     dms_masking_rule = models.CharField(
-        "masking category", max_length=50, default="UserInfo", blank=True
+        _("masking category"), max_length=50, default="UserInfo", blank=True
     )
-    dms_temperature = models.FloatField("temperature", null=True, blank=True)
-    dms_top_p = models.FloatField("top p", null=True, blank=True)
-    dms_top_k = models.PositiveIntegerField("top k", null=True, blank=True)
-    dms_presence_penalty = models.FloatField("presence penalty", null=True, blank=True)
-    dms_seed = models.PositiveBigIntegerField("seed", null=True, blank=True)
-    dms_max_tokens = models.PositiveIntegerField("max tokens", null=True, blank=True)
+    dms_temperature = models.FloatField(_("temperature"), null=True, blank=True)
+    dms_top_p = models.FloatField(_("top p"), null=True, blank=True)
+    dms_top_k = models.PositiveIntegerField(_("top k"), null=True, blank=True)
+    dms_presence_penalty = models.FloatField(_("presence penalty"), null=True, blank=True)
+    dms_seed = models.PositiveBigIntegerField(_("seed"), null=True, blank=True)
+    dms_max_tokens = models.PositiveIntegerField(_("max tokens"), null=True, blank=True)
     dms_thinking = models.BooleanField(
-        "thinking", default=False, help_text="Hybrid-thinking models reason first (shown folded)."
+        _("thinking"),
+        default=False,
+        help_text=_("Hybrid-thinking models reason first (shown folded)."),
     )
-    dms_thinking_budget = models.PositiveIntegerField("thinking budget", null=True, blank=True)
-    dms_web_search = models.BooleanField("web search", default=False)
+    dms_thinking_budget = models.PositiveIntegerField(_("thinking budget"), null=True, blank=True)
+    dms_web_search = models.BooleanField(_("web search"), default=False)
 
     # Lingma ExecuteChat settings (platforms.lingma.types holds the documented ranges).
     lingma_team_docs = models.BooleanField(
-        "answer from knowledge bases",
+        _("answer from knowledge bases"),
         default=True,
-        help_text="Ground the answers in the organisation's knowledge bases (teamDocs).",
+        help_text=_("Ground the answers in the organisation's knowledge bases (teamDocs)."),
     )
     lingma_kb_ids = models.JSONField(
-        "knowledge bases",
+        _("knowledge bases"),
         default=list,
         blank=True,
         validators=[validate_string_list],
-        help_text="Empty: all of the organisation's question-and-answer knowledge bases.",
+        help_text=_("Empty: all of the organisation's question-and-answer knowledge bases."),
     )
-    lingma_temperature = models.FloatField("temperature", null=True, blank=True)
-    lingma_top_p = models.FloatField("top p", null=True, blank=True)
-    lingma_top_k = models.PositiveIntegerField("top k", null=True, blank=True)
-    lingma_seed = models.PositiveBigIntegerField("seed", null=True, blank=True)
-    lingma_max_tokens = models.PositiveIntegerField("max tokens", null=True, blank=True)
+    lingma_temperature = models.FloatField(_("temperature"), null=True, blank=True)
+    lingma_top_p = models.FloatField(_("top p"), null=True, blank=True)
+    lingma_top_k = models.PositiveIntegerField(_("top k"), null=True, blank=True)
+    lingma_seed = models.PositiveBigIntegerField(_("seed"), null=True, blank=True)
+    lingma_max_tokens = models.PositiveIntegerField(_("max tokens"), null=True, blank=True)
 
     # What Xingchen says about it (read-only locally).
-    remote_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    remote_version = models.IntegerField(null=True, blank=True)
-    audit_status = models.CharField(max_length=20, blank=True)
-    config_status = models.CharField(max_length=20, blank=True)
-    green_status = models.CharField(max_length=20, blank=True)
-    manageable = models.BooleanField(default=True)
-    is_pre_configured = models.BooleanField(default=False)
+    remote_id = models.CharField(
+        _("Xingchen id"), max_length=64, unique=True, null=True, blank=True
+    )
+    remote_version = models.IntegerField(_("version on Xingchen"), null=True, blank=True)
+    audit_status = models.CharField(
+        _("publication review"),
+        max_length=20,
+        blank=True,
+        help_text=_("Xingchen's review before publishing: review, update, succcess or refuse."),
+    )
+    config_status = models.CharField(
+        _("shelf status"),
+        max_length=20,
+        blank=True,
+        help_text=_("“out”: taken off the shelf on Xingchen, so no chats and no updates."),
+    )
+    green_status = models.CharField(
+        _("moderation status"),
+        max_length=20,
+        blank=True,
+        help_text=_("Xingchen's manual content review: review, update, succcess or refuse."),
+    )
+    manageable = models.BooleanField(_("editable from this account"), default=True)
+    is_pre_configured = models.BooleanField(_("built into Xingchen"), default=False)
     avatar_remote_path = models.CharField(max_length=500, blank=True)
     # The local avatar file Xingchen holds a copy of; a different local name means a new upload.
     avatar_synced_name = models.CharField(max_length=200, blank=True)
@@ -208,17 +333,21 @@ class Character(models.Model):
     bubbles = models.JSONField(default=list, blank=True)
     remote_owner_id = models.CharField(max_length=64, blank=True)
     remote_created_at = models.DateTimeField(null=True, blank=True)
-    remote_modified_at = models.DateTimeField(null=True, blank=True)
+    remote_modified_at = models.DateTimeField(_("changed on Xingchen"), null=True, blank=True)
 
     # Sync bookkeeping. `revision` counts local edits; `pushed_revision` is the last one Xingchen
     # accepted, so an edit made while a push is in flight is never mistaken for synced.
     sync_state = models.CharField(
-        max_length=20, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+        _("sync state"),
+        max_length=20,
+        choices=SyncState.choices,
+        default=SyncState.PENDING,
+        db_index=True,
     )
     revision = models.PositiveIntegerField(default=1)
     pushed_revision = models.PositiveIntegerField(default=0)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    last_sync_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    last_sync_error = models.TextField(_("last sync error"), blank=True)
     remote_snapshot = models.JSONField(null=True, blank=True, editable=False)
     is_deleted = models.BooleanField(default=False, db_index=True)
     # Which demo character `seed_demo` made this row as; a rename keeps it recognised.
@@ -228,6 +357,8 @@ class Character(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        verbose_name = _("character")
+        verbose_name_plural = _("characters")
 
     def __str__(self) -> str:
         return self.name
@@ -279,17 +410,17 @@ class Character(models.Model):
 
 
 class PushOperation(models.TextChoices):
-    CREATE = "create", "Create"
-    UPDATE = "update", "Update"
-    DELETE = "delete", "Delete"
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
 
 
 class PushState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    WAITING = "waiting", "Waiting (refused by Xingchen)"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    WAITING = "waiting", _("Waiting (refused by Xingchen)")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 OPEN_PUSH_STATES = (PushState.PENDING, PushState.WAITING, PushState.FAILED)
@@ -302,13 +433,17 @@ class CharacterPush(models.Model):
     """
 
     character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="pushes")
-    operation = models.CharField(max_length=10, choices=PushOperation.choices)
+    operation = models.CharField(_("operation"), max_length=10, choices=PushOperation.choices)
     state = models.CharField(
-        max_length=10, choices=PushState.choices, default=PushState.PENDING, db_index=True
+        _("state"),
+        max_length=10,
+        choices=PushState.choices,
+        default=PushState.PENDING,
+        db_index=True,
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # Set while a worker sends this push, so a retry cannot send it a second time meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
     # The process holding the claim (project.holders), so a worker restarted on its host can
@@ -319,14 +454,14 @@ class CharacterPush(models.Model):
     # the next attempt find and adopt that character instead of creating a second one.
     unconfirmed_create_at = models.DateTimeField(null=True, blank=True)
     unconfirmed_create = models.JSONField(null=True, blank=True, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "push to Xingchen"
-        verbose_name_plural = "pushes to Xingchen"
+        verbose_name = _("push to Xingchen")
+        verbose_name_plural = _("pushes to Xingchen")
         constraints = [
             models.UniqueConstraint(
                 fields=["character"],

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator, SchemaError, validators
 from PIL import Image, UnidentifiedImageError
 from PIL.Image import DecompressionBombError
 
@@ -143,6 +145,27 @@ def _validate_parameters_schema(schema: Any, prefix: str) -> None:
             f"{prefix}: “required” names {', '.join(missing)}, which are not in “properties”.",
             code="function_schema",
         )
+    _check_json_schema(schema, prefix)
+
+
+def _check_json_schema(schema: dict[str, Any], prefix: str) -> None:
+    # The checks above word the common mistakes; the metaschema catches the rest (a "minimum"
+    # that is not a number, an "enum" that is not a list...). Xingchen names no draft, so a
+    # schema's own "$schema" decides and 2020-12 is assumed otherwise.
+    validator = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path)
+        raise ValidationError(
+            _("%(prefix)s: “parameters” is not a valid JSON Schema%(where)s: %(error)s")
+            % {
+                "prefix": prefix,
+                "where": _(" (at %(path)s)") % {"path": where} if where else "",
+                "error": exc.message,
+            },
+            code="function_schema",
+        ) from exc
 
 
 def validate_string_list(value: Any) -> None:
