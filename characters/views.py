@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from characters import services
 from characters.forms import GallerySearchForm
 from characters.models import Character
+from conversations.models import ChatSession
 from jobs.models import Job
 from project.http import HtmxHttpRequest
 
@@ -26,22 +28,39 @@ def _visible_characters() -> QuerySet[Character]:
     return Character.objects.filter(is_deleted=False)
 
 
-def _get_character_for_user(user: object, pk: int) -> Character:
+def _with_active_session(
+    characters: QuerySet[Character], user: User | AnonymousUser
+) -> QuerySet[Character]:
+    """Each character with `active_session_id`: the user's conversation with it, if one is on
+    (so the page offers "Continue chat" there), in the same query."""
+    active = ChatSession.objects.filter(
+        user_id=user.pk, character=OuterRef("pk"), status=ChatSession.Status.ACTIVE
+    )
+    return characters.annotate(active_session_id=Subquery(active.values("pk")[:1]))
+
+
+def _get_character_for_user(user: User | AnonymousUser, pk: int) -> Character:
     """A character any signed-in user may see, or 404 (deleted characters are gone for users)."""
-    return get_object_or_404(_visible_characters(), pk=pk)
+    return get_object_or_404(_with_active_session(_visible_characters(), user), pk=pk)
+
+
+def _can_add_characters(user: User | AnonymousUser) -> bool:
+    # Staff first: the permission check of anyone else would cost queries for nothing.
+    return user.is_staff and user.has_perm("characters.add_character")
 
 
 @require_GET
 def gallery(request: HtmxHttpRequest) -> HttpResponse:
     form = GallerySearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    characters = _visible_characters()
+    characters = _with_active_session(_visible_characters(), request.user)
     if query:
         characters = characters.filter(Q(name__icontains=query) | Q(introduction__icontains=query))
     page = Paginator(characters, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     # Search-as-you-type and the pager swap only the results; a plain visit gets the page.
     template = "characters/gallery.html#results" if request.htmx else "characters/gallery.html"
-    return render(request, template, {"page": page, "query": query})
+    context = {"page": page, "query": query, "can_add": _can_add_characters(request.user)}
+    return render(request, template, context)
 
 
 @require_GET

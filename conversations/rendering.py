@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 
 import nh3
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.template.loader import render_to_string
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
@@ -85,12 +87,19 @@ WITHHELD = "This reply was withheld by Xingchen's content check."
 
 
 def message_context(
-    message: Message, *, character: Character, latest: bool, alternatives: list[int] | None = None
+    message: Message,
+    *,
+    character: Character,
+    latest: bool,
+    alternatives: list[int] | None = None,
+    reader: User | AnonymousUser | None = None,
 ) -> dict[str, object]:
     """The context of `conversations/_message.html`.
 
     `latest` marks the session's last message: only it offers regenerate and, for the last
     question, flipping between alternatives (`alternatives` = ids of its replies, in order).
+    `reader` is who the page is for; frames, built once for every socket of the session, pass
+    none (see `_shown_usage`).
     """
     if alternatives is None:
         alternatives = _alternatives_of(message) if latest else []
@@ -108,6 +117,7 @@ def message_context(
             alternatives[position + 1] if position + 1 < len(alternatives) else None
         ),
         "function_call_json": _function_call_json(message.function_call),
+        "shown_usage": _shown_usage(message, reader=reader),
         "jobs": list(message.jobs.all()) if message.is_reply() and message.pk else [],
         **_feedback_context(message),
     }
@@ -134,6 +144,24 @@ def message_payload(message: Message, *, character: Character) -> MessagePayload
         "content": message.content,
         "html": render_message(message, character=character),
     }
+
+
+def _shown_usage(message: Message, *, reader: User | AnonymousUser | None) -> dict[str, int] | None:
+    """The reply's token counts, if CHAT_TOKEN_COUNTS lets its reader see them.
+
+    A conversation is only ever shown to its owner: the page and the socket both admit the
+    session's user alone, so every socket a frame reaches is the owner's. Without a reader at
+    hand (frames, tasks) the owner is the reader; the page passes the request's user, the same
+    person, which spares a query per message.
+    """
+    usage = message.usage()
+    if usage is None or settings.CHAT_TOKEN_COUNTS == "nobody":
+        return None
+    if settings.CHAT_TOKEN_COUNTS == "everyone":
+        return usage
+    if reader is None and message.session_id is not None:
+        reader = message.session.user
+    return usage if reader is not None and reader.is_staff else None
 
 
 def _feedback_context(message: Message) -> dict[str, object]:

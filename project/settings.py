@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The product's 404 page in development too; above CommonMiddleware's slash redirects.
+    "project.errors.FriendlyNotFoundMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -456,6 +458,10 @@ CHAT_HISTORY_IMPORT_INTERVAL = float(env_str("CHAT_HISTORY_IMPORT_INTERVAL", "60
 # loads, and sends plus regenerations over the socket, each of which costs an upstream call.
 CHAT_PAGE_RATE = env_str("CHAT_PAGE_RATE", "60/m")
 CHAT_SEND_RATE = env_str("CHAT_SEND_RATE", "20/m")
+# Who sees each reply's token counts under it: "staff" (default), "everyone" or "nobody".
+CHAT_TOKEN_COUNTS = env_str("CHAT_TOKEN_COUNTS", "staff")
+if CHAT_TOKEN_COUNTS not in {"staff", "everyone", "nobody"}:
+    raise RuntimeError('CHAT_TOKEN_COUNTS must be "staff", "everyone" or "nobody".')
 
 # --- Memory (memories/) ---
 # A memory job reads the latest turns after every this many user messages with a character

@@ -5,10 +5,15 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.static import serve
 
 from project.health import healthz
+
+admin.site.site_header = _("Persona Studio")
+admin.site.site_title = _("Persona Studio")
+admin.site.index_title = _("Persona Studio administration")
 
 
 @login_not_required
