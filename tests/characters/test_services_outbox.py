@@ -53,6 +53,12 @@ def test_a_new_character_reaches_the_simulator_after_commit(django_capture_on_co
     assert CharacterPush.objects.get(character=character).state == PushState.SENT
 
 
+def _updates_of(sim, character) -> list[dict]:
+    """The update requests of `character` (the simulator's log holds other tests' too)."""
+    requests = sim.requests("aca-character-update")
+    return [r["json"] for r in requests if r["json"].get("characterId") == character.remote_id]
+
+
 def test_an_edit_reaches_the_simulator(sim, django_capture_on_commit_callbacks):
     character = character_create_synced(name="Before")
 
@@ -62,7 +68,7 @@ def test_an_edit_reaches_the_simulator(sim, django_capture_on_commit_callbacks):
     character.refresh_from_db()
     assert character.sync_state == SyncState.SYNCED
     assert remote_character(character.remote_id).name == "After"
-    sent = sim.requests("aca-character-update")[-1]["json"]
+    sent = _updates_of(sim, character)[-1]
     assert (sent["name"], sent["introduction"]) == ("After", "")
 
 
@@ -76,7 +82,7 @@ def test_many_edits_while_pending_become_one_push_of_the_latest_state(sim):
     tasks.character_push.delay(push.pk)
 
     assert remote_character(character.remote_id).name == "Four"
-    assert [r["json"]["name"] for r in sim.requests("aca-character-update")][-1:] == ["Four"]
+    assert [r["name"] for r in _updates_of(sim, character)][-1:] == ["Four"]
 
 
 def test_edits_stay_pending_while_xingchen_fails_and_land_once_it_recovers(

@@ -95,4 +95,10 @@ def test_alice_watches_her_workbook_become_a_word_document(site_with_worker, pag
     document = Document(download.path())
     cells = {cell.text for table in document.tables for row in table.rows for cell in row.cells}
     assert {"Dish", "Price", "Dumplings", "18", "Noodles", "22"} <= cells
+
+    # The job centre keeps it, with the same card.
+    page.goto(f"{server.base_url}/jobs/")
+    listed = page.locator("article.job-card", has_text="menu.xlsx")
+    expect(listed).to_contain_text("Done")
+    expect(listed.get_by_role("link", name="Download menu.docx")).to_be_visible()
     assert problems == []

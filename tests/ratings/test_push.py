@@ -39,7 +39,9 @@ def _sent_values(sim, reply) -> list[int]:
     """The values pushed for `reply` (the simulator keeps the requests of the whole run)."""
     requests = sim.requests("aca-message-rating")
     return [
-        r["json"]["rating"] for r in requests if r["json"]["messageId"] == reply.remote_message_id
+        r["json"]["rating"]
+        for r in requests
+        if r["json"].get("messageId") == reply.remote_message_id
     ]
 
 
