@@ -109,7 +109,7 @@ def test_the_admin_login_is_throttled_too(client, staff):
 
     assert response.status_code == 429
     assert LOCKED in response.content.decode()
-    assert "Django administration" in response.content.decode()  # the admin's own page
+    assert "Log in | Persona Studio" in response.content.decode()  # the admin's own page
     assert sign_in(client, "staff", password(), ip, url=ADMIN_LOGIN).status_code == 429
     assert client.get("/admin/").status_code == 302
 
