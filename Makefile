@@ -8,12 +8,12 @@ SDK_STAMP := $(SDK_VENV)/.installed
 DMS_SDK_VENV := .venv-dms-sdk
 DMS_SDK_STAMP := $(DMS_SDK_VENV)/.installed
 
-.PHONY: run test lint audit format bench install system-packages clean
+.PHONY: run test lint audit format bench install messages extract-messages system-packages clean
 
-run: $(STAMP)
+run: $(STAMP) messages
 	$(PY) scripts/run.py
 
-test: $(STAMP) $(SDK_STAMP) $(DMS_SDK_STAMP) system-packages
+test: $(STAMP) $(SDK_STAMP) $(DMS_SDK_STAMP) system-packages messages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -47,6 +47,18 @@ bench: $(STAMP)
 	exit $$status
 
 install: $(STAMP)
+
+# The compiled Chinese catalogue Django reads, rebuilt when the .po changes; babel's compiler is
+# pure Python, so no GNU gettext is needed. The .mo is not committed.
+CATALOGUE := locale/zh_Hans/LC_MESSAGES/django
+messages: $(CATALOGUE).mo
+
+$(CATALOGUE).mo: $(CATALOGUE).po | $(STAMP)
+	$(VENV)/bin/pybabel compile --domain django --directory locale --locale zh_Hans --statistics
+
+# After changing user-visible strings: merge them into the .po, then translate the empty ones.
+extract-messages: $(STAMP)
+	$(PY) -m project.catalogue
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Profile(models.Model):
@@ -11,11 +12,17 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     display_name = models.CharField(
-        max_length=40, blank=True, help_text="How characters address you; your username if empty."
+        max_length=40,
+        blank=True,
+        help_text=_("How characters address you; your username if empty."),
     )
     basic_info = models.TextField(
-        blank=True, max_length=1000, help_text="A few lines about you that characters may use."
+        blank=True, max_length=1000, help_text=_("A few lines about you that characters may use.")
     )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return self.display_name or str(self.user)

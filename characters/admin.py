@@ -37,12 +37,12 @@ from platforms.xingchen.errors import XingchenError
 
 _SYNC_FIELDS = (
     "sync_state",
-    "last_sync_error",
+    "sync_error",
     "remote_id",
     "remote_version",
-    "audit_status",
-    "config_status",
-    "green_status",
+    "audit_status_label",
+    "config_status_label",
+    "green_status_label",
     "manageable",
     "is_pre_configured",
     "tags",
@@ -51,11 +51,58 @@ _SYNC_FIELDS = (
 )
 _PROBLEM_STATES = (SyncState.WAITING, SyncState.FAILED, SyncState.CONFLICTED, SyncState.PENDING)
 _PREVIEW_MAX_CHARS = 10_000
+# Xingchen's review and shelf statuses in words ("succcess" arrives as "success").
+_STATUS_LABELS = {
+    "review": _("in review"),
+    "update": _("update in review"),
+    "success": _("passed"),
+    "refuse": _("refused"),
+    "normal": _("on shelf"),
+    "out": _("off shelf"),
+}
+
+
+def status_label(value: str) -> str | None:
+    """A review or shelf status in the reader's language; one Xingchen added later as it is
+    spelt; None (the admin's dash) for none."""
+    return str(_STATUS_LABELS.get(value, value)) if value else None
 
 
 def _upstream_error(request: HttpRequest, action: str, exc: XingchenError) -> None:
-    status = f" (HTTP {exc.status})" if exc.status else ""
-    messages.error(request, f"{action} failed: Xingchen said “{exc.message}”{status}.")
+    values = {"action": action, "message": exc.message, "status": exc.status}
+    if exc.status:
+        text = gettext("%(action)s failed: Xingchen said “%(message)s” (HTTP %(status)s).")
+    else:
+        text = gettext("%(action)s failed: Xingchen said “%(message)s”.")
+    messages.error(request, text % values)
+
+
+class _StatusFilter(admin.SimpleListFilter):
+    """The statuses the characters have, in words; the query string keeps Xingchen's value."""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str | None]]:
+        field = self.parameter_name
+        values = Character.objects.exclude(**{field: ""}).values_list(field, flat=True)
+        return [(value, status_label(value)) for value in sorted(set(values))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Character]) -> QuerySet[Character]:
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class _AuditStatusFilter(_StatusFilter):
+    title = _("publication review")
+    parameter_name = "audit_status"
+
+
+class _ConfigStatusFilter(_StatusFilter):
+    title = _("shelf status")
+    parameter_name = "config_status"
+
+
+class _GreenStatusFilter(_StatusFilter):
+    title = _("moderation status")
+    parameter_name = "green_status"
 
 
 @admin.register(Character)
@@ -69,8 +116,8 @@ class CharacterAdmin(admin.ModelAdmin):
         "reply_platform",
         "sync_badge",
         "open_pushes",
-        "audit_status",
-        "config_status",
+        "audit_status_label",
+        "config_status_label",
         "remote_id",
         "updated_at",
     )
@@ -78,9 +125,9 @@ class CharacterAdmin(admin.ModelAdmin):
     list_filter = (
         "reply_platform",
         "sync_state",
-        "audit_status",
-        "config_status",
-        "green_status",
+        _AuditStatusFilter,
+        _ConfigStatusFilter,
+        _GreenStatusFilter,
         "manageable",
         "is_deleted",
     )
@@ -225,9 +272,9 @@ class CharacterAdmin(admin.ModelAdmin):
             markdown_to_html(obj.opening_line) if obj.opening_line.strip() else "",
         )
 
-    @admin.display(description="Sync", ordering="sync_state")
+    @admin.display(description=_("Sync"), ordering="sync_state")
     def sync_badge(self, obj: Character) -> str:
-        problem = obj.last_sync_error if obj.sync_state in _PROBLEM_STATES else ""
+        problem = self.sync_error(obj) if obj.sync_state in _PROBLEM_STATES else ""
         return format_html(
             '<span class="sync-badge sync-{}">{}</span>{}',
             obj.sync_state,
@@ -235,9 +282,25 @@ class CharacterAdmin(admin.ModelAdmin):
             format_html('<div class="sync-reason">{}</div>', problem) if problem else "",
         )
 
-    @admin.display(description="Open pushes", ordering="open_push_count")
+    @admin.display(description=_("Open pushes"), ordering="open_push_count")
     def open_pushes(self, obj: Character) -> int:
         return obj.open_push_count
+
+    @admin.display(description=_("last sync error"))
+    def sync_error(self, obj: Character) -> str:
+        return services.SYNC_MESSAGES.shown(obj.last_sync_error)
+
+    @admin.display(description=_("publication review"), ordering="audit_status")
+    def audit_status_label(self, obj: Character) -> str | None:
+        return status_label(obj.audit_status)
+
+    @admin.display(description=_("shelf status"), ordering="config_status")
+    def config_status_label(self, obj: Character) -> str | None:
+        return status_label(obj.config_status)
+
+    @admin.display(description=_("moderation status"), ordering="green_status")
+    def green_status_label(self, obj: Character) -> str | None:
+        return status_label(obj.green_status)
 
     # --- permissions -------------------------------------------------------------------------
 
@@ -303,7 +366,7 @@ class CharacterAdmin(admin.ModelAdmin):
             messages.warning(
                 request,
                 gettext("“%(name)s” was saved here but is not on Xingchen yet: %(error)s")
-                % {"name": obj, "error": obj.last_sync_error},
+                % {"name": obj, "error": self.sync_error(obj)},
             )
         else:
             messages.success(
@@ -314,24 +377,25 @@ class CharacterAdmin(admin.ModelAdmin):
 
     # --- actions -------------------------------------------------------------------------------
 
-    @admin.action(description="Push now to Xingchen", permissions=["change"])
+    @admin.action(description=_("Push now to Xingchen"), permissions=["change"])
     def push_now(self, request: HttpRequest, queryset: QuerySet[Character]) -> None:
         for character in queryset.filter(is_deleted=False):
             outcome = services.character_push_now(character=character)
             level = messages.SUCCESS if outcome.state == "sent" else messages.WARNING
-            self.message_user(request, f"{character}: {outcome.message}", level)
+            shown = services.SYNC_MESSAGES.shown(outcome.message)
+            self.message_user(request, f"{character}: {shown}", level)
 
-    @admin.action(description="Pull from Xingchen", permissions=["change"])
+    @admin.action(description=_("Pull from Xingchen"), permissions=["change"])
     def pull_selected(self, request: HttpRequest, queryset: QuerySet[Character]) -> None:
         for character in queryset.filter(is_deleted=False):
             try:
                 outcome = services.character_pull(character=character)
             except XingchenError as exc:
-                _upstream_error(request, f"Pulling {character}", exc)
+                _upstream_error(request, gettext("Pulling %(name)s") % {"name": character}, exc)
                 continue
             self.message_user(request, f"{character}: {_PULL_OUTCOMES[outcome]}")
 
-    @admin.action(description="Generate a description", permissions=["change"])
+    @admin.action(description=_("Generate a description"), permissions=["change"])
     def generate_description(
         self, request: HttpRequest, queryset: QuerySet[Character]
     ) -> HttpResponse | None:
@@ -342,12 +406,11 @@ class CharacterAdmin(admin.ModelAdmin):
         ]
         if len(jobs) == 1:
             return HttpResponseRedirect(_describe_job_url(jobs[0]))
-        self.message_user(
-            request, f"{len(jobs)} description(s) on their way; see them under Jobs.", messages.INFO
-        )
+        on_their_way = gettext("%(count)s description(s) on their way; see them under Jobs.")
+        self.message_user(request, on_their_way % {"count": len(jobs)}, messages.INFO)
         return HttpResponseRedirect(f"{reverse('jobs:list')}?kind={Job.Kind.DESCRIBE}")
 
-    @admin.action(description="List versions on Xingchen", permissions=["view"])
+    @admin.action(description=_("List versions on Xingchen"), permissions=["view"])
     def list_versions(
         self, request: HttpRequest, queryset: QuerySet[Character]
     ) -> HttpResponse | None:
@@ -357,7 +420,7 @@ class CharacterAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Character], view: str
     ) -> HttpResponse | None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one character.", messages.WARNING)
+            self.message_user(request, gettext("Select exactly one character."), messages.WARNING)
             return None
         url = reverse(f"admin:characters_character_{view}", args=[queryset.get().pk])
         return HttpResponseRedirect(url)
@@ -401,7 +464,7 @@ class CharacterAdmin(admin.ModelAdmin):
         if character is not None and character.sync_state == SyncState.CONFLICTED:
             context["conflict_rows"] = services.character_conflict_rows(character=character)
         if character is not None and character.sync_state in (SyncState.WAITING, SyncState.FAILED):
-            context["sync_problem"] = character.last_sync_error
+            context["sync_problem"] = self.sync_error(character)
         if character is not None:
             pushes = character.pushes.order_by("-created_at", "-pk")[:10]
             context["recent_pushes"] = [(push, push_progress(push)) for push in pushes]
@@ -429,10 +492,11 @@ class CharacterAdmin(admin.ModelAdmin):
         try:
             report = services.character_pull_all(scopes=request.POST.getlist("scope") or ["my"])
         except XingchenError as exc:
-            _upstream_error(request, "Pulling from Xingchen", exc)
+            _upstream_error(request, gettext("Pulling from Xingchen"), exc)
         else:
             level = messages.WARNING if report.errors else messages.SUCCESS
-            self.message_user(request, f"Pulled from Xingchen: {report.summary()}.", level)
+            pulled = gettext("Pulled from Xingchen: %(summary)s.") % {"summary": report.summary()}
+            self.message_user(request, pulled, level)
         return HttpResponseRedirect(reverse("admin:characters_character_changelist"))
 
     def push_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -441,7 +505,7 @@ class CharacterAdmin(admin.ModelAdmin):
         character = self._character_for_change(request, pk)
         outcome = services.character_push_now(character=character)
         level = messages.SUCCESS if outcome.state == "sent" else messages.WARNING
-        self.message_user(request, outcome.message, level)
+        self.message_user(request, services.SYNC_MESSAGES.shown(outcome.message), level)
         return HttpResponseRedirect(reverse("admin:characters_character_change", args=[pk]))
 
     def resolve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -450,7 +514,7 @@ class CharacterAdmin(admin.ModelAdmin):
         character = self._character_for_change(request, pk)
         keep = request.POST.get("keep")
         if keep not in ("mine", "theirs"):
-            messages.error(request, "Choose which version to keep.")
+            messages.error(request, gettext("Choose which version to keep."))
         else:
             message = services.character_resolve_conflict(character=character, keep=keep)
             self.message_user(request, message)
@@ -472,7 +536,7 @@ class CharacterAdmin(admin.ModelAdmin):
         context = {
             "form": form,
             "jobs": jobs.prefetch_related("files")[:3],
-            "title": f"{character}: generate a description",
+            "title": gettext("%(name)s: generate a description") % {"name": character},
         }
         return self._render(request, "describe", character, context)
 
@@ -483,10 +547,11 @@ class CharacterAdmin(admin.ModelAdmin):
         try:
             job = job_for_user(request.user, job_id)
         except JobNotFound as exc:
-            raise Http404("No such job.") from exc
+            raise Http404(gettext("No such job.")) from exc
         if job.kind != Job.Kind.DESCRIBE or job.character_id != character.pk:
-            raise Http404("No such job.")
-        context: dict[str, Any] = {"job": job, "title": f"{character}: description #{job.pk}"}
+            raise Http404(gettext("No such job."))
+        title = gettext("%(name)s: description #%(number)s") % {"name": character, "number": job.pk}
+        context: dict[str, Any] = {"job": job, "title": title}
         if request.method == "POST":
             response = self._describe_decide(request, job, context)
             if response is not None:
@@ -503,7 +568,9 @@ class CharacterAdmin(admin.ModelAdmin):
         try:
             if request.POST.get("decision") == "discard":
                 services.character_describe_discard(user=request.user, job_id=job.pk)
-                self.message_user(request, "The description was discarded; nothing changed.")
+                self.message_user(
+                    request, gettext("The description was discarded; nothing changed.")
+                )
                 return HttpResponseRedirect(change_url)
             form = context["describe_form"] = DescriptionForm(request.POST)
             if not form.is_valid():
@@ -524,7 +591,7 @@ class CharacterAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             form.add_service_errors(exc)
             return None
-        self.message_user(request, "The description is now the basic information.")
+        self.message_user(request, gettext("The description is now the basic information."))
         return HttpResponseRedirect(change_url)
 
     def versions_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -534,9 +601,16 @@ class CharacterAdmin(admin.ModelAdmin):
         try:
             versions = services.character_versions_list(character=character)
         except XingchenError as exc:
-            _upstream_error(request, "Listing versions", exc)
+            _upstream_error(request, gettext("Listing versions"), exc)
             versions = []
-        return self._render(request, "versions", character, {"versions": versions})
+        rows = [
+            (version, status_label(version.audit_status), status_label(version.config_status))
+            for version in versions
+        ]
+        title = gettext("%(name)s: versions") % {"name": character}
+        return self._render(
+            request, "versions", character, {"versions": versions, "rows": rows, "title": title}
+        )
 
     def _render(
         self, request: HttpRequest, page: str, character: Character, context: dict[str, Any]
@@ -556,11 +630,11 @@ def _describe_job_url(job: Job) -> str:
 
 
 _PULL_OUTCOMES = {
-    "created": "imported from Xingchen.",
-    "updated": "updated from Xingchen.",
-    "unchanged": "already up to date.",
-    "conflicted": "changed both here and on Xingchen; choose which version to keep.",
-    "skipped": "not on Xingchen yet.",
+    "created": _("imported from Xingchen."),
+    "updated": _("updated from Xingchen."),
+    "unchanged": _("already up to date."),
+    "conflicted": _("changed both here and on Xingchen; choose which version to keep."),
+    "skipped": _("not on Xingchen yet."),
 }
 
 
@@ -595,7 +669,7 @@ class CharacterPushAdmin(admin.ModelAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("characters.change_character")
 
-    @admin.action(description="Retry now", permissions=["retry"])
+    @admin.action(description=_("Retry now"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[CharacterPush]) -> None:
         skipped = queryset.exclude(state__in=OPEN_PUSH_STATES).count()
         retried = [
@@ -603,11 +677,11 @@ class CharacterPushAdmin(admin.ModelAdmin):
             for push in queryset.filter(state__in=OPEN_PUSH_STATES)
             if services.character_push_retry(push=push)
         ]
-        self.message_user(request, f"Sending {len(retried)} push(es) again; see their state below.")
+        again = gettext("Sending %(count)s push(es) again; see their state below.")
+        self.message_user(request, again % {"count": len(retried)})
         if skipped:
-            self.message_user(
-                request, f"{skipped} were already sent or cancelled.", messages.WARNING
-            )
+            done = gettext("%(count)s were already sent or cancelled.")
+            self.message_user(request, done % {"count": skipped}, messages.WARNING)
 
 
 def push_progress(push: CharacterPush) -> str:
@@ -620,7 +694,8 @@ def push_progress(push: CharacterPush) -> str:
         return gettext("Cancelled; nothing more will be sent")
     parts = []
     if push.last_error:
-        parts.append(gettext("Last try failed: %(error)s") % {"error": push.last_error})
+        error = services.SYNC_MESSAGES.shown(push.last_error)
+        parts.append(gettext("Last try failed: %(error)s") % {"error": error})
     if push.next_attempt_at:
         parts.append(gettext("Next attempt %(when)s") % {"when": when(push.next_attempt_at)})
     else:

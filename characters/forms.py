@@ -8,6 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from characters.knowledge_bases import KnowledgeBasesUnavailable, knowledge_base_choices
 from characters.models import Character
@@ -106,18 +108,21 @@ class _KnowledgeBaseIdsField(forms.CharField):
 def _knowledge_base_field(stored: list[str] | None) -> forms.Field:
     """Checkboxes of the organisation's knowledge bases; ids no longer listed are shown, and
     refused on save as Lingma would refuse them."""
-    label = "Knowledge bases"
+    label = _("Knowledge bases")
     try:
         choices = knowledge_base_choices()
     except KnowledgeBasesUnavailable as exc:
         return _KnowledgeBaseIdsField(
             label=label,
             required=False,
-            help_text=f"The list could not be read ({exc.message}); type ids separated by commas.",
+            help_text=_("The list could not be read (%(problem)s); type ids separated by commas.")
+            % {"problem": exc.message},
         )
-    listed = {kb_id for kb_id, _ in choices}
+    listed = {kb_id for kb_id, _label in choices}
     missing = [
-        (kb_id, f"{kb_id} (no longer listed)") for kb_id in stored or [] if kb_id not in listed
+        (kb_id, _("%(id)s (no longer listed)") % {"id": kb_id})
+        for kb_id in stored or []
+        if kb_id not in listed
     ]
     return forms.MultipleChoiceField(
         label=label,
@@ -125,7 +130,7 @@ def _knowledge_base_field(stored: list[str] | None) -> forms.Field:
         choices=[*choices, *missing],
         widget=forms.CheckboxSelectMultiple,
         validators=[_listed_in(listed)],
-        help_text="None ticked: all of the organisation's question-and-answer knowledge bases.",
+        help_text=_("None ticked: all of the organisation's question-and-answer knowledge bases."),
     )
 
 
@@ -133,7 +138,9 @@ def _listed_in(listed: set[str]) -> Any:
     def validate(value: list[str]) -> None:
         gone = [kb_id for kb_id in value if kb_id not in listed]
         if gone:
-            raise ValidationError(f"Lingma does not list these knowledge bases: {', '.join(gone)}.")
+            raise ValidationError(
+                _("Lingma does not list these knowledge bases: %(ids)s.") % {"ids": ", ".join(gone)}
+            )
 
     return validate
 
@@ -150,13 +157,14 @@ class DescriptionForm(forms.Form):
             attrs={
                 "rows": 16,
                 "class": "vLargeTextField generated-text",
-                "aria-label": "Generated description",
+                "aria-label": gettext_lazy("Generated description"),
             }
         )
     )
 
     confirm = forms.BooleanField(
-        required=False, label="Replace the basic information although it changed meanwhile"
+        required=False,
+        label=gettext_lazy("Replace the basic information although it changed meanwhile"),
     )
 
     def add_service_errors(self, error: ValidationError) -> None:
@@ -174,12 +182,14 @@ class DescribeSourceForm(forms.Form):
         required=False,
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
-        help_text="Notes, a story or a profile of the character.",
+        label=gettext_lazy("Text"),
+        help_text=gettext_lazy("Notes, a story or a profile of the character."),
     )
     file = forms.FileField(
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(SUFFIXES)}),
-        help_text="Or a .txt, .md, .docx or .pdf file (at most 5 MB).",
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("Or a .txt, .md, .docx or .pdf file (at most 5 MB)."),
     )
 
     def clean_file(self) -> UploadedFile | None:
@@ -187,15 +197,15 @@ class DescribeSourceForm(forms.Form):
         if upload is None:
             return None
         if not upload.name.lower().endswith(self.SUFFIXES):
-            raise ValidationError("Upload a .txt, .md, .docx or .pdf file.")
+            raise ValidationError(_("Upload a .txt, .md, .docx or .pdf file."))
         if upload.size > self.MAX_FILE_BYTES:
-            raise ValidationError("The file is larger than 5 MB.")
+            raise ValidationError(_("The file is larger than 5 MB."))
         return upload
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("text", "").strip() and data.get("file"):
-            raise ValidationError("Give either text or a file, not both.")
+            raise ValidationError(_("Give either text or a file, not both."))
         return data
 
 

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from platforms.lingma.errors import LingmaError
 from project.upstream import lingma, run_sync
@@ -29,7 +30,7 @@ class KnowledgeBasesUnavailable(Exception):
 def knowledge_base_choices() -> list[tuple[str, str]]:
     """(id, label) of the question-and-answer knowledge bases, cached for a minute."""
     if not settings.LINGMA_ENABLED:
-        raise KnowledgeBasesUnavailable("Lingma is not configured on this server")
+        raise KnowledgeBasesUnavailable(_("Lingma is not configured on this server"))
     key = cache_key()
     choices = cache.get(key)
     if choices is None:
@@ -50,7 +51,7 @@ def _fetch() -> list[tuple[str, str]]:
         logger.warning("Could not list the Lingma knowledge bases: %s", exc.message)
         raise KnowledgeBasesUnavailable(exc.message) from exc
     except TimeoutError as exc:
-        raise KnowledgeBasesUnavailable("Lingma did not answer in time.") from exc
+        raise KnowledgeBasesUnavailable(_("Lingma did not answer in time.")) from exc
     return [
         (kb.id, f"{kb.name} — {kb.description}" if kb.description else kb.name)
         for kb in page.items

@@ -367,10 +367,10 @@ class Character(models.Model):
         # Rules Xingchen enforces across fields, reported on the field the editor must fix.
         if self.is_real_info and not self.search_keyword.strip():
             raise ValidationError(
-                {"search_keyword": "A search keyword is required when web search is on."}
+                {"search_keyword": _("A search keyword is required when web search is on.")}
             )
         if self.name is not None and not self.name.strip():
-            raise ValidationError({"name": "The name cannot be blank."})
+            raise ValidationError({"name": _("The name cannot be blank.")})
         check_platform_settings(self)
 
     def has_unpushed_changes(self) -> bool:
@@ -385,14 +385,14 @@ class Character(models.Model):
     def unavailable_reason(self) -> str:
         """Why users cannot chat with this character now, or "" when they can."""
         if self.is_deleted:
-            return "This character was deleted."
+            return _("This character was deleted.")
         if self.reply_platform != ReplyPlatform.XINGCHEN:
             # The persona travels with each request: only the platform itself can be missing.
             return platform_off_reason(self.reply_platform)
         if not self.remote_id:
-            return "This character is not on Xingchen yet."
+            return _("This character is not on Xingchen yet.")
         if self.is_off_shelf():
-            return "This character is off-shelf on Xingchen."
+            return _("This character is off-shelf on Xingchen.")
         return ""
 
     def is_available(self) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from pydantic import ValidationError as WireError
 from pydantic.alias_generators import to_camel, to_pascal
 
@@ -56,8 +57,8 @@ PLATFORM_FIELDS = (
 
 # What a server must be given to offer a platform (see settings.DMS_ENABLED / LINGMA_ENABLED).
 _CREDENTIALS = {
-    "dms": ("DMS", "DMS_ENABLED", "DMS_ACCESS_KEY_ID and DMS_ACCESS_KEY_SECRET"),
-    "lingma": ("Lingma", "LINGMA_ENABLED", "LINGMA_TOKEN and LINGMA_ORGANIZATION_ID"),
+    "dms": ("DMS", "DMS_ENABLED", ("DMS_ACCESS_KEY_ID", "DMS_ACCESS_KEY_SECRET")),
+    "lingma": ("Lingma", "LINGMA_ENABLED", ("LINGMA_TOKEN", "LINGMA_ORGANIZATION_ID")),
 }
 
 
@@ -65,10 +66,14 @@ def platform_off_reason(platform: str) -> str:
     """Why this server cannot use `platform` for replies, or "" when it can."""
     if platform not in _CREDENTIALS:
         return ""
-    label, enabled, needed = _CREDENTIALS[platform]
+    label, enabled, (first, second) = _CREDENTIALS[platform]
     if getattr(settings, enabled):
         return ""
-    return f"{label} is not configured on this server (it needs {needed})."
+    needed = _("%(first)s and %(second)s") % {"first": first, "second": second}
+    return _("%(platform)s is not configured on this server (it needs %(settings)s).") % {
+        "platform": label,
+        "settings": needed,
+    }
 
 
 def dms_options(character: Character) -> dict[str, Any]:
@@ -104,7 +109,7 @@ def check_platform_settings(character: Character) -> None:
     if off := platform_off_reason(platform):
         raise ValidationError({"reply_platform": off})
     if platform == "dms" and character.dms_masking and not character.dms_masking_rule.strip():
-        raise ValidationError({"dms_masking_rule": "Masking needs a category, e.g. UserInfo."})
+        raise ValidationError({"dms_masking_rule": _("Masking needs a category, e.g. UserInfo.")})
     try:
         if platform == "dms":
             probe = [DmsMessage(role="user", content="?")]  # the settings alone are checked

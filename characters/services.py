@@ -25,6 +25,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from characters import sync, tasks
 from characters.models import (
@@ -42,6 +44,7 @@ from jobs.storage import private_storage
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import Character as RemoteCharacter
 from project import holders
+from project.saved_text import SavedSentences
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,27 @@ CLAIM_LEASE = timedelta(minutes=5)
 # Failure kinds after which a create may have been carried out although no answer came back.
 _CREATE_MAY_HAVE_LANDED_KINDS = frozenset({"timeout", "network", "cut", "malformed"})
 
+# A push's outcome and its error are saved in English; `SYNC_MESSAGES.shown` says them in the
+# reader's language. These are the sentences with values they are made from.
+_UNAVAILABLE = gettext_noop("Xingchen is unavailable (%(error)s); trying again automatically.")
+_STAYED_UNAVAILABLE = gettext_noop(
+    "Xingchen stayed unavailable after %(attempts)s attempts (%(error)s); trying again every hour."
+)
+_REFUSED = gettext_noop("Xingchen refused the change: %(error)s.")
+_UNDER_REVIEW = gettext_noop(
+    "Xingchen refused the update: the character is under review (%(status)s). "
+    "The edit is kept and will be sent once the review is over."
+)
+SYNC_MESSAGES = SavedSentences([_UNAVAILABLE, _STAYED_UNAVAILABLE, _REFUSED, _UNDER_REVIEW])
+_ALREADY_DECIDED = {
+    "accepted": gettext_lazy("This description was already accepted."),
+    "discarded": gettext_lazy("This description was already discarded."),
+}
+_DECIDED_NOTES = {  # a job's note, translated where the job is shown
+    "accepted": gettext_noop("Description accepted"),
+    "discarded": gettext_noop("Description discarded"),
+}
+
 
 class UnconfirmedCreate(TypedDict):
     """What a create that may have landed sent: the revision and avatar it carried, and the
@@ -116,12 +140,24 @@ class PullReport:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def summary(self) -> str:
-        text = (
-            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.conflicted} in conflict, {self.skipped} skipped, "
-            f"{self.deleted} deleted on Xingchen"
-        )
-        return text + (f"; {len(self.errors)} failed: {self.errors[0]}" if self.errors else "")
+        text = _(
+            "%(created)s new, %(updated)s updated, %(unchanged)s unchanged, "
+            "%(conflicted)s in conflict, %(skipped)s skipped, %(deleted)s deleted on Xingchen"
+        ) % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "conflicted": self.conflicted,
+            "skipped": self.skipped,
+            "deleted": self.deleted,
+        }
+        if not self.errors:
+            return text
+        failed = _("%(count)s failed: %(error)s") % {
+            "count": len(self.errors),
+            "error": self.errors[0],
+        }
+        return f"{text}; {failed}"
 
 
 # --- local edits -------------------------------------------------------------------------------
@@ -337,9 +373,9 @@ def _push_claim(push_id: int) -> _Claim | PushOutcome:
     with transaction.atomic():
         push = CharacterPush.objects.select_for_update().filter(pk=push_id).first()
         if push is None or not push.is_open():
-            return PushOutcome("skipped", "Nothing left to push.")
+            return PushOutcome("skipped", gettext_noop("Nothing left to push."))
         if push.claimed_until and push.claimed_until > now:
-            return PushOutcome("skipped", "This change is being sent right now.")
+            return PushOutcome("skipped", gettext_noop("This change is being sent right now."))
         character = _lock(push.character_id)
         refusal = _push_refusal(character)
         if refusal is not None:
@@ -361,13 +397,15 @@ def _push_claim(push_id: int) -> _Claim | PushOutcome:
 def _push_refusal(character: Character) -> tuple[PushState, str] | None:
     """Why this push must not be sent now, decided locally before calling Xingchen."""
     if character.sync_state == SyncState.CONFLICTED:
-        message = (
+        message = gettext_noop(
             "This character was also changed on Xingchen. Choose which version to keep "
             "before the edit is sent."
         )
         return PushState.WAITING, message
     if not character.manageable and not character.is_deleted:
-        message = "This character belongs to another Xingchen account and cannot be changed here."
+        message = gettext_noop(
+            "This character belongs to another Xingchen account and cannot be changed here."
+        )
         return PushState.FAILED, message
     return None
 
@@ -525,28 +563,25 @@ def _push_succeeded(claim: _Claim, *, sent: _Sent, remote: RemoteCharacter | Non
         )
         character.last_sync_error = ""
         character.save(update_fields=[*sync.REMOTE_FIELDS, *_BOOKKEEPING_FIELDS])
-    return PushOutcome("sent", "The change reached Xingchen.")
+    return PushOutcome("sent", gettext_noop("The change reached Xingchen."))
 
 
 def _push_failed(claim: _Claim, exc: XingchenError) -> PushOutcome:
     attempts = claim.push.attempts
     if exc.retryable and attempts < MAX_AUTO_ATTEMPTS:
         delay = _backoff(attempts, exc.retry_after)
-        message = f"Xingchen is unavailable ({_describe(exc)}); trying again automatically."
+        message = _UNAVAILABLE % {"error": _describe(exc)}
         _push_reschedule(claim, state=PushState.PENDING, error=message, delay=delay)
         return PushOutcome("retry", message, retry_in=delay)
     if exc.retryable:
         # Automatic retries go on, slowly: an outage must not lose the edit.
-        message = (
-            f"Xingchen stayed unavailable after {attempts} attempts ({_describe(exc)}); "
-            "trying again every hour."
-        )
+        message = _STAYED_UNAVAILABLE % {"attempts": attempts, "error": _describe(exc)}
         delay = FAILED_RETRY_INTERVAL.total_seconds()
         _push_reschedule(claim, state=PushState.FAILED, error=message, delay=delay)
         return PushOutcome("failed", message)
     waiting = _refusal_reason(claim.character, exc)
     state = PushState.WAITING if waiting else PushState.FAILED
-    message = waiting or f"Xingchen refused the change: {_describe(exc)}."
+    message = waiting or _REFUSED % {"error": _describe(exc)}
     _push_reschedule(claim, state=state, error=message, delay=None)
     return PushOutcome("waiting" if waiting else "failed", message)
 
@@ -561,12 +596,9 @@ def _refusal_reason(character: Character, exc: XingchenError) -> str:
         remote.green_status if remote.green_status in ("review", "update") else None
     )
     if review:
-        return (
-            f"Xingchen refused the update: the character is under review ({review}). "
-            "The edit is kept and will be sent once the review is over."
-        )
+        return _UNDER_REVIEW % {"status": review}
     if remote.config_status == "out":
-        return (
+        return gettext_noop(
             "Xingchen refused the update: the character is off-shelf. "
             "The edit is kept and will be sent once it is back on shelf."
         )
@@ -669,7 +701,7 @@ def _mark_deleted_remotely(pk: int) -> bool:
             return False
         character.is_deleted = True
         character.sync_state = SyncState.DELETED
-        character.last_sync_error = "Deleted on Xingchen."
+        character.last_sync_error = gettext_noop("Deleted on Xingchen.")
         character.save(update_fields=["is_deleted", "sync_state", "last_sync_error", "updated_at"])
     return True
 
@@ -773,14 +805,14 @@ def character_resolve_conflict(*, character: Character, keep: Literal["mine", "t
     with transaction.atomic():
         current = _lock(character.pk)
         if current.sync_state != SyncState.CONFLICTED:
-            return "This character is not in conflict any more."
+            return _("This character is not in conflict any more.")
         if keep == "mine":
             current.sync_state, current.last_sync_error = SyncState.PENDING, ""
             current.save(update_fields=["sync_state", "last_sync_error", "updated_at"])
             _outbox_record(character=current)
-            return "Your version is being sent to Xingchen."
+            return _("Your version is being sent to Xingchen.")
         if _open_pushes(current).filter(claimed_until__gt=timezone.now()).exists():
-            return "A push is being sent right now; try again in a moment."
+            return _("A push is being sent right now; try again in a moment.")
         remote = RemoteCharacter.from_wire(current.remote_snapshot or {})
         sync.apply_remote_values(current, remote)
         current.pushed_revision = current.revision
@@ -797,7 +829,7 @@ def character_resolve_conflict(*, character: Character, keep: Literal["mine", "t
             ]
         )
         _open_pushes(current).update(state=PushState.CANCELLED, updated_at=timezone.now())
-    return "Xingchen's version was adopted."
+    return _("Xingchen's version was adopted.")
 
 
 def character_conflict_rows(*, character: Character) -> list[tuple[str, object, object]]:
@@ -894,11 +926,13 @@ def character_describe_accept(
         job = _describe_job_to_decide(user=user, job_id=job_id)
         character = Character.objects.get(pk=job.character_id)
         if character.is_deleted:
-            raise DescriptionRefused("This character has been deleted.")
+            raise DescriptionRefused(_("This character has been deleted."))
         if character.basic_information != job.params.get("original") and not confirm:
             raise DescriptionChanged(
-                "The basic information was changed after this description was asked for. "
-                "Confirm to replace it anyway."
+                _(
+                    "The basic information was changed after this description was asked for. "
+                    "Confirm to replace it anyway."
+                )
             )
         character_apply_description(character=character, text=text)
         _describe_decided(job, user=user, decision="accepted")
@@ -919,18 +953,21 @@ def _describe_job_to_decide(*, user: AbstractBaseUser, job_id: int) -> Job:
     if job.kind != Job.Kind.DESCRIBE or job.character_id is None:
         raise JobNotFound(job_id)
     if job.status != Job.Status.SUCCEEDED or not job.result.get("description"):
-        raise DescriptionRefused("This job has no description to accept or discard.")
-    if job.result.get("decision"):
-        raise DescriptionRefused(f"This description was already {job.result['decision']}.")
+        raise DescriptionRefused(_("This job has no description to accept or discard."))
+    decision = job.result.get("decision")
+    if decision:
+        raise DescriptionRefused(str(_ALREADY_DECIDED[decision]))
     return job
 
 
-def _describe_decided(job: Job, *, user: AbstractBaseUser, decision: str) -> None:
+def _describe_decided(
+    job: Job, *, user: AbstractBaseUser, decision: Literal["accepted", "discarded"]
+) -> None:
     job.result = {
         **job.result,
         "decision": decision,
         "decided_by": user.get_username(),
         "decided_at": timezone.now().isoformat(),
     }
-    job.note = f"Description {decision}"
+    job.note = _DECIDED_NOTES[decision]
     job.save(update_fields=["result", "note", "updated_at"])

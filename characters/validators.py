@@ -37,7 +37,7 @@ def validate_avatar(file: File) -> str:
     Returns the suffix its detected format is stored under (".png"...), whatever its name says.
     """
     if file.size is not None and file.size > AVATAR_MAX_BYTES:
-        raise ValidationError("The avatar must be 2 MB or smaller.", code="avatar_too_large")
+        raise ValidationError(_("The avatar must be 2 MB or smaller."), code="avatar_too_large")
     try:
         file.seek(0)
         with Image.open(file) as image:
@@ -51,22 +51,22 @@ def validate_avatar(file: File) -> str:
         ValueError,
     ) as exc:
         raise ValidationError(
-            "Upload a valid image (PNG, JPEG, GIF or WebP).", code="not_image"
+            _("Upload a valid image (PNG, JPEG, GIF or WebP)."), code="not_image"
         ) from exc
     finally:
         file.seek(0)
     if image_format not in AVATAR_SUFFIXES:
-        raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.", code="avatar_format")
+        raise ValidationError(_("Upload a PNG, JPEG, GIF or WebP image."), code="avatar_format")
     if max(width, height) > AVATAR_MAX_SIDE:
         raise ValidationError(
-            f"The avatar is {width}×{height}; "
-            f"at most {AVATAR_MAX_SIDE}×{AVATAR_MAX_SIDE} is allowed.",
+            _("The avatar is %(width)s×%(height)s; at most %(side)s×%(side)s is allowed.")
+            % {"width": width, "height": height, "side": AVATAR_MAX_SIDE},
             code="avatar_too_big",
         )
     if min(width, height) < AVATAR_MIN_SIDE:
         raise ValidationError(
-            f"The avatar is {width}×{height}; "
-            f"at least {AVATAR_MIN_SIDE}×{AVATAR_MIN_SIDE} is needed.",
+            _("The avatar is %(width)s×%(height)s; at least %(side)s×%(side)s is needed.")
+            % {"width": width, "height": height, "side": AVATAR_MIN_SIDE},
             code="avatar_too_small",
         )
     return AVATAR_SUFFIXES[image_format]
@@ -75,74 +75,92 @@ def validate_avatar(file: File) -> str:
 def validate_function_list(value: Any) -> None:
     """A list of {name, description, parameters} where parameters is an object JSON schema."""
     if not isinstance(value, list):
-        raise ValidationError("The function list must be a JSON list.", code="function_list")
+        raise ValidationError(_("The function list must be a JSON list."), code="function_list")
     if len(value) > MAX_FUNCTIONS:
         raise ValidationError(
-            f"At most {MAX_FUNCTIONS} functions are allowed.", code="function_list"
+            _("At most %(count)s functions are allowed.") % {"count": MAX_FUNCTIONS},
+            code="function_list",
         )
     names: set[str] = set()
     for index, function in enumerate(value, start=1):
         name = _validate_function(function, index)
         if name in names:
             raise ValidationError(
-                f"Function {index}: the name “{name}” is used twice.", code="function_list"
+                _("Function %(number)s: the name “%(name)s” is used twice.")
+                % {"number": index, "name": name},
+                code="function_list",
             )
         names.add(name)
 
 
 def _validate_function(function: Any, index: int) -> str:
-    prefix = f"Function {index}"
+    prefix = _("Function %(number)s") % {"number": index}
     if not isinstance(function, dict):
         raise ValidationError(
-            f"{prefix}: each function must be a JSON object.", code="function_list"
+            _("%(prefix)s: each function must be a JSON object.") % {"prefix": prefix},
+            code="function_list",
         )
     unknown = set(function) - {"name", "description", "parameters"}
     if unknown:
         raise ValidationError(
-            f"{prefix}: unknown keys {', '.join(sorted(unknown))}.", code="function_list"
+            _("%(prefix)s: unknown keys %(keys)s.")
+            % {"prefix": prefix, "keys": ", ".join(sorted(unknown))},
+            code="function_list",
         )
     name = function.get("name")
     if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
         raise ValidationError(
-            f"{prefix}: “name” must be an identifier (letters, digits, _ or -).",
+            _("%(prefix)s: “name” must be an identifier (letters, digits, _ or -).")
+            % {"prefix": prefix},
             code="function_list",
         )
+    prefix = _("Function %(number)s (%(name)s)") % {"number": index, "name": name}
     if not isinstance(function.get("description"), str) or not function["description"].strip():
         raise ValidationError(
-            f"{prefix} ({name}): “description” is required.", code="function_list"
+            _("%(prefix)s: “description” is required.") % {"prefix": prefix},
+            code="function_list",
         )
-    _validate_parameters_schema(function.get("parameters"), f"{prefix} ({name})")
+    _validate_parameters_schema(function.get("parameters"), prefix)
     return name
 
 
 def _validate_parameters_schema(schema: Any, prefix: str) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise ValidationError(
-            f'{prefix}: “parameters” must be a JSON schema with "type": "object".',
+            _('%(prefix)s: “parameters” must be a JSON schema with "type": "object".')
+            % {"prefix": prefix},
             code="function_schema",
         )
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):
-        raise ValidationError(f"{prefix}: “properties” must be an object.", code="function_schema")
+        raise ValidationError(
+            _("%(prefix)s: “properties” must be an object.") % {"prefix": prefix},
+            code="function_schema",
+        )
     for key, prop in properties.items():
         if not isinstance(prop, dict):
             raise ValidationError(
-                f"{prefix}: property “{key}” must be a schema object.", code="function_schema"
+                _("%(prefix)s: property “%(key)s” must be a schema object.")
+                % {"prefix": prefix, "key": key},
+                code="function_schema",
             )
         if "type" in prop and prop["type"] not in _JSON_SCHEMA_TYPES:
             raise ValidationError(
-                f"{prefix}: property “{key}” has an unknown type {prop['type']!r}.",
+                _("%(prefix)s: property “%(key)s” has an unknown type %(type)s.")
+                % {"prefix": prefix, "key": key, "type": repr(prop["type"])},
                 code="function_schema",
             )
     required = schema.get("required", [])
     if not isinstance(required, list) or not all(isinstance(item, str) for item in required):
         raise ValidationError(
-            f"{prefix}: “required” must be a list of names.", code="function_schema"
+            _("%(prefix)s: “required” must be a list of names.") % {"prefix": prefix},
+            code="function_schema",
         )
     missing = [item for item in required if item not in properties]
     if missing:
         raise ValidationError(
-            f"{prefix}: “required” names {', '.join(missing)}, which are not in “properties”.",
+            _("%(prefix)s: “required” names %(names)s, which are not in “properties”.")
+            % {"prefix": prefix, "names": ", ".join(missing)},
             code="function_schema",
         )
     _check_json_schema(schema, prefix)
@@ -170,19 +188,25 @@ def _check_json_schema(schema: dict[str, Any], prefix: str) -> None:
 
 def validate_string_list(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError('Enter a JSON list of strings, e.g. ["a", "b"].', code="string_list")
+        raise ValidationError(
+            _('Enter a JSON list of strings, e.g. ["a", "b"].'), code="string_list"
+        )
 
 
 def validate_long_term_memories(value: Any) -> None:
     """[{enabled, memoryType, kvMemoryConfigs: [{enabled, memoryText}]}] as Xingchen takes it."""
     if not isinstance(value, list):
-        raise ValidationError("Long-term memories must be a JSON list.", code="memories")
+        raise ValidationError(_("Long-term memories must be a JSON list."), code="memories")
     for index, memory in enumerate(value, start=1):
         if not isinstance(memory, dict):
-            raise ValidationError(f"Memory {index}: must be a JSON object.", code="memories")
+            raise ValidationError(
+                _("Memory %(number)s: must be a JSON object.") % {"number": index},
+                code="memories",
+            )
         if memory.get("memoryType") not in MEMORY_TYPES:
             raise ValidationError(
-                f"Memory {index}: “memoryType” must be one of {', '.join(sorted(MEMORY_TYPES))}.",
+                _("Memory %(number)s: “memoryType” must be one of %(types)s.")
+                % {"number": index, "types": ", ".join(sorted(MEMORY_TYPES))},
                 code="memories",
             )
         configs = memory.get("kvMemoryConfigs", [])
@@ -190,7 +214,8 @@ def validate_long_term_memories(value: Any) -> None:
             isinstance(item, dict) and isinstance(item.get("memoryText"), str) for item in configs
         ):
             raise ValidationError(
-                f"Memory {index}: “kvMemoryConfigs” must be a list of {{enabled, memoryText}}.",
+                _("Memory %(number)s: “kvMemoryConfigs” must be a list of {enabled, memoryText}.")
+                % {"number": index},
                 code="memories",
             )
 
@@ -198,15 +223,17 @@ def validate_long_term_memories(value: Any) -> None:
 def validate_platform_plugins(value: Any) -> None:
     """Known plugins only; `enabled` must be explicit because Xingchen treats unset as off."""
     if not isinstance(value, list):
-        raise ValidationError("Platform plugins must be a JSON list.", code="plugins")
+        raise ValidationError(_("Platform plugins must be a JSON list."), code="plugins")
     for index, plugin in enumerate(value, start=1):
         if not isinstance(plugin, dict) or plugin.get("name") not in PLUGIN_NAMES:
             raise ValidationError(
-                f"Plugin {index}: “name” must be one of {', '.join(sorted(PLUGIN_NAMES))}.",
+                _("Plugin %(number)s: “name” must be one of %(names)s.")
+                % {"number": index, "names": ", ".join(sorted(PLUGIN_NAMES))},
                 code="plugins",
             )
         if not isinstance(plugin.get("enabled"), bool):
             raise ValidationError(
-                f"Plugin {index} ({plugin['name']}): set “enabled” to true or false.",
+                _("Plugin %(number)s (%(name)s): set “enabled” to true or false.")
+                % {"number": index, "name": plugin["name"]},
                 code="plugins",
             )

@@ -5,10 +5,20 @@ from __future__ import annotations
 import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from conversations import history, protocol, relay, services, streaming
 from conversations.models import ChatSession
-from conversations.protocol import ChooseFrame, InvalidFrame, RegenerateFrame, SendFrame
+from conversations.protocol import (
+    ChooseFrame,
+    DeleteFrame,
+    EditFrame,
+    InvalidFrame,
+    RegenerateFrame,
+    SendFrame,
+)
 from conversations.rendering import message_payload
 from conversations.services import ChatRefused, SessionNotFound
 from project import ratelimits
@@ -32,6 +42,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     session: ChatSession
     joined: bool = False
+
+    async def dispatch(self, message: dict[str, object]) -> None:
+        # LocaleMiddleware never sees a socket: the handshake's language cookie or
+        # Accept-Language decides what its sentences and HTML speak.
+        with translation.override(_handshake_language(self.scope)):
+            await super().dispatch(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -69,31 +85,39 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_frame(protocol.error_frame("invalid", str(exc)))
             return
         try:
-            if isinstance(frame, SendFrame | RegenerateFrame):
+            if isinstance(frame, SendFrame | EditFrame | RegenerateFrame):
                 await self._count_upstream_call()
             if isinstance(frame, SendFrame):
                 await self._send_message(frame)
+            elif isinstance(frame, EditFrame):
+                await self._edit_message(frame)
             elif isinstance(frame, RegenerateFrame):
                 await self._regenerate()
             elif isinstance(frame, ChooseFrame):
                 await db_sync_to_async(services.message_choose)(
                     session=self.session, user=self.scope["user"], message_id=frame.message_id
                 )
+            elif isinstance(frame, DeleteFrame):
+                await db_sync_to_async(services.message_delete_last_turn)(
+                    session=self.session, user=self.scope["user"], message_id=frame.message_id
+                )
             else:
                 await self._stop()
         except ChatRefused as exc:
-            await self._send_frame(protocol.error_frame(exc.code, exc.message))
+            await self._send_frame(
+                protocol.error_frame(exc.code, exc.message, retry_after=exc.retry_after)
+            )
 
     async def _count_upstream_call(self) -> None:
         limited = await db_sync_to_async(ratelimits.hit)(
             group="conversations.send", key=self.scope["user"].pk, rate_setting="CHAT_SEND_RATE"
         )
         if limited:
-            message = (
-                f"You are sending faster than this chat allows; "
-                f"try again in {limited.retry_after} s. Your message was not sent."
-            )
-            raise ChatRefused("throttled", message)
+            message = _(
+                "You are sending faster than this chat allows; try again in %(seconds)s s. "
+                "Your message was not sent."
+            ) % {"seconds": limited.retry_after}
+            raise ChatRefused("throttled", message, retry_after=limited.retry_after)
 
     async def _send_message(self, frame: SendFrame) -> None:
         result = await db_sync_to_async(services.message_send)(
@@ -102,6 +126,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             content=frame.content,
             client_id=frame.client_id,
         )
+        await self._go_on(result)
+
+    async def _edit_message(self, frame: EditFrame) -> None:
+        result = await db_sync_to_async(services.message_edit_last)(
+            session=self.session,
+            user=self.scope["user"],
+            message_id=frame.message_id,
+            content=frame.content,
+            client_id=frame.client_id,
+        )
+        await self._go_on(result)
+
+    async def _go_on(self, result: services.SendResult) -> None:
         if result.turn is not None:
             streaming.generation_start(result.turn)
             return
@@ -119,7 +156,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _stop(self) -> None:
         if not await streaming.generation_stop_anywhere(self.session.pk):
-            raise ChatRefused("invalid", "No reply is being written right now.")
+            raise ChatRefused("invalid", _("No reply is being written right now."))
 
     async def _send_frame(self, frame: dict[str, object]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+
+def _handshake_language(scope: dict[str, object]) -> str:
+    """The language the page that opened the socket is in, chosen as LocaleMiddleware does."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
+    headers = dict(scope.get("headers") or [])
+    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
+    return translation.get_language_from_request(request)

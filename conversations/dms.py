@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Literal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from characters.platform_settings import dms_options
@@ -72,5 +73,5 @@ def _chat_request(request: ReplyRequest) -> DmsChatRequest:
         )
     except ValidationError as exc:
         raise ReplyError(
-            "This character's DMS settings are not accepted; an editor must fix them."
+            _("This character's model settings are not accepted; an editor must fix them.")
         ) from exc

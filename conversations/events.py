@@ -49,5 +49,13 @@ def reply_done(reply: Message, *, character: Character) -> None:
     _broadcast_on_commit(reply.session_id, frame)
 
 
-def error(session_id: int, code: protocol.ErrorCode, message: str) -> None:
-    _broadcast_on_commit(session_id, protocol.error_frame(code, message))
+def messages_deleted(session_id: int, message_ids: list[int]) -> None:
+    _broadcast_on_commit(session_id, protocol.deleted_frame(message_ids))
+
+
+def reply_error(
+    reply: Message, code: protocol.ErrorCode, message: str, retry_after: float | None
+) -> None:
+    """Why `reply` failed; its own HTML says it too, so pages show it there, once."""
+    frame = protocol.error_frame(code, message, message_id=reply.pk, retry_after=retry_after)
+    _broadcast_on_commit(reply.session_id, frame)

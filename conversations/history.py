@@ -133,11 +133,13 @@ def _merge(plan: _Plan, records: list[HistoryRecord]) -> list[Message]:
 def _merge_records(session: ChatSession, records: list[HistoryRecord]) -> list[Message]:
     local = list(Message.objects.filter(session=session).order_by("pk"))
     known = {m.remote_message_id for m in local if m.remote_message_id}
+    # The turns the user deleted here stay upstream: their hidden markers keep them out.
+    deleted_turns = {m.chat_id for m in local if m.role == Message.Role.SYSTEM and m.chat_id}
     unmatched = [m for m in local if not m.remote_message_id and m.is_final()]
     questions = {m.chat_id: m for m in local if m.role == Message.Role.USER and m.chat_id}
     created: list[Message] = []
     for record in records:
-        if record.message_id in known:
+        if record.message_id in known or record.chat_id in deleted_turns:
             continue
         twin = next((m for m in unmatched if _same_message(m, record)), None)
         if twin is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Literal
 
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from characters.platform_settings import lingma_parameters
@@ -77,5 +78,5 @@ def _chat_request(request: ReplyRequest) -> LingmaChatRequest:
         )
     except ValidationError as exc:
         raise ReplyError(
-            "This character's Lingma settings are not accepted; an editor must fix them."
+            _("This character's model settings are not accepted; an editor must fix them.")
         ) from exc

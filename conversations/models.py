@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 # How the message shield names each type of masked personal data.
@@ -20,11 +20,15 @@ MASKED_TYPE_LABELS = {
 
 
 class ChatSession(models.Model):
-    """One conversation of a user with a character. A reset archives it (still readable)."""
+    """One conversation of a user with a character. A reset archives it (still readable).
+
+    Deleting one hides it from its user for good (`deleted_at`) rather than removing the rows:
+    its messages may carry other people's work (raters' ratings, pictures in the jobs list).
+    """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "active"
-        ARCHIVED = "archived", "archived"
+        ACTIVE = "active", _("active")
+        ARCHIVED = "archived", _("archived")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions"
@@ -35,6 +39,9 @@ class ChatSession(models.Model):
     remote_session_id = models.CharField(max_length=64, blank=True)
     scenario = models.TextField(blank=True, max_length=1000)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    # The user's own name for the conversation; empty shows the character's name and the date.
+    title = models.CharField(_("title"), max_length=80, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Moved forward by every new message, so the sessions list shows recent chats first.
     updated_at = models.DateTimeField(default=timezone.now)
@@ -51,12 +58,22 @@ class ChatSession(models.Model):
             )
         ]
         indexes = [models.Index(fields=["user", "-updated_at"], name="session_user_recent")]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
 
     def __str__(self) -> str:
         return f"{self.user} with {self.character_id} ({self.status})"
 
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def display_title(self) -> str:
+        return self.title or self.default_title()
+
+    def default_title(self) -> str:
+        """The character's name and the day the conversation began, in the reader's language."""
+        day = formats.date_format(timezone.localtime(self.created_at), "SHORT_DATE_FORMAT")
+        return f"{self.character.name} · {day}"
 
 
 class Message(models.Model):
@@ -69,21 +86,21 @@ class Message(models.Model):
     """
 
     class Role(models.TextChoices):
-        USER = "user", "user"
-        ASSISTANT = "assistant", "assistant"
-        SYSTEM = "system", "system"
+        USER = "user", _("user")
+        ASSISTANT = "assistant", _("assistant")
+        SYSTEM = "system", _("system")
 
     class Kind(models.TextChoices):
-        CHAT = "chat", "chat"
-        OPENING = "opening", "opening line"
-        REMINDER = "reminder", "reminder"
+        CHAT = "chat", _("chat")
+        OPENING = "opening", _("opening line")
+        REMINDER = "reminder", _("reminder")
 
     class State(models.TextChoices):
-        STREAMING = "streaming", "streaming"
-        COMPLETE = "complete", "complete"
-        STOPPED = "stopped", "stopped"
-        INTERRUPTED = "interrupted", "interrupted"
-        FAILED = "failed", "failed"
+        STREAMING = "streaming", _("streaming")
+        COMPLETE = "complete", _("complete")
+        STOPPED = "stopped", _("stopped")
+        INTERRUPTED = "interrupted", _("interrupted")
+        FAILED = "failed", _("failed")
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role)
@@ -139,6 +156,8 @@ class Message(models.Model):
                 fields=["state"], condition=Q(state="streaming"), name="message_streaming"
             ),
         ]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
         return f"{self.role} #{self.pk} ({self.state})"

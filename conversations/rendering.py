@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.template.loader import render_to_string
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy, gettext_noop
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
@@ -25,6 +26,8 @@ from markdown_it.utils import EnvType, OptionsDict
 from characters.models import Character
 from conversations.models import Message
 from conversations.protocol import MessagePayload
+from conversations.replies import upstream_for
+from project.saved_text import SavedSentences
 from ratings.services import feedback_of, is_rateable
 
 ALLOWED_TAGS = {
@@ -83,7 +86,16 @@ def plain_text_to_html(text: str) -> SafeString:
 
 # --- one message, as the page, the socket frames and the tasks all show it --------------------
 
-WITHHELD = "This reply was withheld by Xingchen's content check."
+WITHHELD = gettext_lazy("This reply was withheld by the content check.")
+# A reply's error is saved in English; these are the sentences with values it is made from.
+REPLY_ERRORS = SavedSentences(
+    [
+        gettext_noop("%(error)s The text so far is kept."),
+        gettext_noop("The model is busy, try again in %(seconds)s s."),
+        gettext_noop("The chat service had a server error (HTTP %(status)s); try again."),
+        gettext_noop("The model could not answer: %(detail)s"),
+    ]
+)
 
 
 def message_context(
@@ -108,6 +120,7 @@ def message_context(
         "message": message,
         "character": character,
         "body_html": _body_html(message),
+        "error_text": REPLY_ERRORS.shown(message.error),
         "is_streaming": not message.is_final(),
         "can_regenerate": latest and message.query_id is not None and message.is_final(),
         "alternative_count": len(alternatives),
@@ -117,6 +130,9 @@ def message_context(
             alternatives[position + 1] if position + 1 < len(alternatives) else None
         ),
         "function_call_json": _function_call_json(message.function_call),
+        # Xingchen keeps the conversation and cannot delete a message of it.
+        "turn_stays_upstream": message.role == Message.Role.USER
+        and upstream_for(character).keeps_history,
         "shown_usage": _shown_usage(message, reader=reader),
         "jobs": list(message.jobs.all()) if message.is_reply() and message.pk else [],
         **_feedback_context(message),
@@ -185,7 +201,7 @@ def _body_html(message: Message) -> SafeString:
         # While streaming the page appends plain text; markdown arrives with the `done` frame.
         return escape(message.content)
     if message.has_risk:
-        return plain_text_to_html(message.safety_std_answer or WITHHELD)
+        return plain_text_to_html(message.safety_std_answer or str(WITHHELD))
     return markdown_to_html(message.content)
 
 

@@ -17,8 +17,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.utils import timezone
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.services import profile_for
 from characters.models import Character
@@ -26,6 +28,7 @@ from conversations import events
 from conversations.models import ChatSession, Message
 from conversations.outbound import AS_WRITTEN, Outbound, outbound_for, outbound_save
 from conversations.protocol import ErrorCode
+from conversations.rendering import REPLY_ERRORS
 from conversations.replies import (
     ReplyError,
     ReplyIds,
@@ -48,10 +51,11 @@ class SessionNotFound(Exception):
 class ChatRefused(Exception):
     """A chat action the rules do not allow now; `message` is meant for the user."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
-        self.message = message
+        self.message = str(message)  # a lazy translation is resolved here, in the asker's language
+        self.retry_after = retry_after  # when trying again can work
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Turn:
     memory: memories.ChatMemory = field(default_factory=memories.ChatMemory)
     transcript: tuple[TranscriptLine, ...] = ()  # for platforms that keep no history
     outbound: Outbound = AS_WRITTEN  # masks what leaves, restores what comes back
+    language: str | None = None  # of who asked: the frames about the reply speak it
 
     def request(self) -> ReplyRequest:
         """What goes upstream; every text passes the conversation's `outbound` here."""
@@ -112,6 +117,7 @@ class ReplyOutcome:
     reasoning: str = ""
     error: str = ""
     error_code: ErrorCode | None = None
+    retry_after: float | None = None  # seconds the upstream asked to wait before trying again
     ids: ReplyIds = field(default_factory=ReplyIds)
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -125,10 +131,15 @@ class ReplyOutcome:
 
 
 def session_for_user(user: AbstractBaseUser | AnonymousUser, session_id: int) -> ChatSession:
-    """The user's session with its character; SessionNotFound also for someone else's."""
+    """The user's session with its character; SessionNotFound also for someone else's and
+    for one its user deleted."""
     session = (
         ChatSession.objects.select_related("character")
-        .filter(pk=session_id, user_id=user.pk if user.is_authenticated else None)
+        .filter(
+            pk=session_id,
+            user_id=user.pk if user.is_authenticated else None,
+            deleted_at__isnull=True,
+        )
         .first()
     )
     if session is None or not user.is_authenticated:
@@ -178,9 +189,9 @@ def session_start(*, user: AbstractBaseUser, character: Character) -> ChatSessio
 def session_reset(*, session: ChatSession, user: AbstractBaseUser) -> ChatSession:
     """Clears Xingchen's memory of the conversation, archives `session`, starts a new one."""
     if not session.is_active():
-        raise ChatRefused("forbidden", "This conversation is archived and read-only.")
+        raise ChatRefused("forbidden", _("This conversation is archived and read-only."))
     if message_is_streaming(session_id=session.pk):
-        raise ChatRefused("busy", "Wait for the reply to finish (or stop it) before resetting.")
+        raise ChatRefused("busy", _("Wait for the reply to finish (or stop it) before resetting."))
     character = session.character
     if not character.is_available():
         raise ChatRefused("forbidden", character.unavailable_reason())
@@ -197,25 +208,10 @@ def session_reset(*, session: ChatSession, user: AbstractBaseUser) -> ChatSessio
 
 def session_set_scenario(*, session: ChatSession, scenario: str) -> ChatSession:
     if not session.is_active():
-        raise ChatRefused("forbidden", "This conversation is archived and read-only.")
+        raise ChatRefused("forbidden", _("This conversation is archived and read-only."))
     session.scenario = scenario.strip()
     session.save(update_fields=["scenario"])
     return session
-
-
-def session_list(*, user: AbstractBaseUser) -> QuerySet[ChatSession]:
-    """The user's sessions, most recent first, each with its last shown message."""
-    last = Message.objects.filter(session=OuterRef("pk"), is_chosen=True).order_by("-id")
-    return (
-        ChatSession.objects.filter(user_id=user.pk)
-        .select_related("character")
-        .annotate(
-            last_role=Subquery(last.values("role")[:1]),
-            last_content=Subquery(last.values("content")[:1]),
-            last_at=Subquery(last.values("created_at")[:1]),
-        )
-        .order_by("-updated_at", "-pk")
-    )
 
 
 def session_history(
@@ -252,34 +248,135 @@ def message_send(
     """
     with transaction.atomic():
         _lock_user(user.pk)
-        if client_id:
-            existing = Message.objects.filter(session_id=session.pk, client_id=client_id).first()
-            if existing is not None:
-                return SendResult(message=existing, turn=None)
+        resent = _resent(session, client_id)
+        if resent is not None:
+            return resent
+        session = _sendable_session(session.pk, user)
+        return _send(session, user, content=content, client_id=client_id)
+
+
+def message_edit_last(
+    *,
+    session: ChatSession,
+    user: AbstractBaseUser,
+    message_id: int,
+    content: str,
+    client_id: str | None,
+) -> SendResult:
+    """Replaces the user's last message `message_id` and its replies by `content`, sent as a
+    new turn: both happen in one transaction, or neither. Refused like `message_send`, and
+    like `message_delete_last_turn`. A `client_id` seen before returns that message and no turn.
+    """
+    with transaction.atomic():
+        _lock_user(user.pk)
+        resent = _resent(session, client_id)
+        if resent is not None:
+            return resent
+        session = _sendable_session(session.pk, user)
+        _delete_last_turn(session, message_id, show_new_last=False)
+        return _send(session, user, content=content, client_id=client_id)
+
+
+def message_delete_last_turn(
+    *, session: ChatSession, user: AbstractBaseUser, message_id: int
+) -> list[int]:
+    """Deletes the user's last message `message_id` and its replies; returns their ids.
+
+    Only the session's owner, only the last turn (nothing but its replies may follow it) and
+    not while a reply of the session is being written. Platforms that keep the conversation
+    (Xingchen) cannot delete a message: there it stays, and this session keeps a hidden
+    marker of its upstream ids so the history import does not bring it back.
+    """
+    with transaction.atomic():
+        _lock_user(user.pk)
         session = _writable_session(session.pk)
-        _ensure_can_chat(session)
-        _ensure_idle(user.pk)
-        answer_id = _adopted_answer_id(session)
-        outbound = outbound_for(session)
-        query = Message.objects.create(
-            session=session,
-            role=Message.Role.USER,
-            content=content,
-            client_id=client_id or "",
-            masked_types=sorted(outbound.masked(content).types),
-        )
-        reply = Message.objects.create(
-            session=session,
-            role=Message.Role.ASSISTANT,
-            query=query,
-            state=Message.State.STREAMING,
-            heartbeat_at=timezone.now(),
-        )
-        _touch(session)
-        events.message_created(query, character=session.character)
-        events.reply_started(reply, character=session.character)
+        _ensure_owner(session, user)
+        if _live_streaming().filter(session_id=session.pk).exists():
+            raise ChatRefused("busy", _("Wait for the reply to finish (or stop it) first."))
+        return _delete_last_turn(session, message_id, show_new_last=True)
+
+
+def _resent(session: ChatSession, client_id: str | None) -> SendResult | None:
+    if not client_id:
+        return None
+    existing = Message.objects.filter(session_id=session.pk, client_id=client_id).first()
+    return SendResult(message=existing, turn=None) if existing is not None else None
+
+
+def _sendable_session(session_id: int, user: AbstractBaseUser) -> ChatSession:
+    session = _writable_session(session_id)
+    _ensure_owner(session, user)
+    _ensure_can_chat(session)
+    _ensure_idle(user.pk)
+    return session
+
+
+def _send(
+    session: ChatSession, user: AbstractBaseUser, *, content: str, client_id: str | None
+) -> SendResult:
+    """Call inside the transaction holding the user's lock, the session checked."""
+    answer_id = _adopted_answer_id(session)
+    outbound = outbound_for(session)
+    query = Message.objects.create(
+        session=session,
+        role=Message.Role.USER,
+        content=content,
+        client_id=client_id or "",
+        masked_types=sorted(outbound.masked(content).types),
+    )
+    reply = Message.objects.create(
+        session=session,
+        role=Message.Role.ASSISTANT,
+        query=query,
+        state=Message.State.STREAMING,
+        heartbeat_at=timezone.now(),
+    )
+    _touch(session)
+    events.message_created(query, character=session.character)
+    events.reply_started(reply, character=session.character)
     turn = _turn(session, user, query=query, reply=reply, answer_id=answer_id, outbound=outbound)
     return SendResult(message=query, turn=turn)
+
+
+def _delete_last_turn(session: ChatSession, message_id: int, *, show_new_last: bool) -> list[int]:
+    query = Message.objects.filter(session=session, role=Message.Role.USER).order_by("-pk").first()
+    if query is None or query.pk != message_id:
+        raise ChatRefused("invalid", _("Only your last message can be changed or deleted."))
+    turn = Message.objects.filter(session=session, pk__gte=query.pk).exclude(
+        role=Message.Role.SYSTEM
+    )
+    if turn.exclude(pk=query.pk).exclude(query_id=query.pk).exists():
+        raise ChatRefused(
+            "invalid", _("Something came after your last message, so it can no longer change.")
+        )
+    rows = list(turn.values_list("pk", "remote_message_id", "chat_id"))
+    deleted = [pk for pk, _remote_id, _chat_id in rows]
+    Message.objects.filter(pk__in=deleted).delete()
+    if upstream_for(session.character).keeps_history:
+        _remember_deleted(session, [(remote_id, chat_id) for _pk, remote_id, chat_id in rows])
+    _touch(session)
+    events.messages_deleted(session.pk, deleted)
+    new_last = Message.objects.filter(session=session, is_chosen=True).order_by("-pk").first()
+    if show_new_last and new_last is not None:
+        # Regenerate and the alternatives belong to the last message: it shows them again.
+        events.message_created(new_last, character=session.character)
+    return deleted
+
+
+def _remember_deleted(session: ChatSession, upstream_ids: list[tuple[str, str]]) -> None:
+    """Hidden system rows holding the upstream ids of deleted messages: the history import
+    counts them as known, and nothing shows, sends or rates a hidden system row."""
+    Message.objects.bulk_create(
+        Message(
+            session=session,
+            role=Message.Role.SYSTEM,
+            is_chosen=False,
+            remote_message_id=remote_id,
+            chat_id=chat_id,
+        )
+        for remote_id, chat_id in upstream_ids
+        if remote_id or chat_id
+    )
 
 
 def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
@@ -289,9 +386,10 @@ def message_regenerate(*, session: ChatSession, user: AbstractBaseUser) -> Turn:
         session = _writable_session(session.pk)
         _ensure_can_chat(session)
         _ensure_idle(user.pk)
-        last = Message.objects.filter(session=session).order_by("-pk").first()
+        shown = Message.objects.filter(session=session).exclude(role=Message.Role.SYSTEM)
+        last = shown.order_by("-pk").first()
         if last is None or last.role != Message.Role.ASSISTANT or last.query_id is None:
-            raise ChatRefused("invalid", "There is no reply to regenerate.")
+            raise ChatRefused("invalid", _("There is no reply to regenerate."))
         query = last.query
         assert query is not None
         count = query.replies.count()
@@ -333,12 +431,12 @@ def message_choose(*, session: ChatSession, user: AbstractBaseUser, message_id: 
             .first()
         )
         if chosen is None:
-            raise ChatRefused("invalid", "That reply is not part of this conversation.")
+            raise ChatRefused("invalid", _("That reply is not part of this conversation."))
         if chosen.query_id != _latest_query_id(session):
-            raise ChatRefused("invalid", "Only the replies to the last message can be switched.")
+            raise ChatRefused("invalid", _("Only the replies to the last message can be switched."))
         siblings = Message.objects.filter(query_id=chosen.query_id)
         if siblings.filter(state=Message.State.STREAMING).exists():
-            raise ChatRefused("busy", "Wait for the reply to finish before switching.")
+            raise ChatRefused("busy", _("Wait for the reply to finish before switching."))
         siblings.update(is_chosen=Case(When(pk=chosen.pk, then=Value(True)), default=Value(False)))
         chosen.is_chosen = True
         events.message_created(chosen, character=session.character)
@@ -384,7 +482,8 @@ def message_finish(*, reply_id: int, outcome: ReplyOutcome, seq: int) -> Message
             memories.memory_after_turn(reply=reply)
         events.reply_done(reply, character=reply.session.character)
         if outcome.error_code:
-            events.error(reply.session_id, outcome.error_code, outcome.error)
+            error = REPLY_ERRORS.shown(outcome.error)
+            events.reply_error(reply, outcome.error_code, error, outcome.retry_after)
     return reply
 
 
@@ -402,7 +501,7 @@ def message_end_abandoned(*, user_id: int | None = None) -> int:
         replies = list(rows)
         for reply in replies:
             reply.state = Message.State.INTERRUPTED
-            reply.error = (
+            reply.error = gettext_noop(
                 "The reply was cut off when the server stopped. Regenerate it or send again."
             )
             reply.save(update_fields=["state", "error"])
@@ -455,8 +554,13 @@ def _lock_user(user_id: int) -> None:
 def _writable_session(session_id: int) -> ChatSession:
     session = ChatSession.objects.select_related("character").get(pk=session_id)
     if not session.is_active():
-        raise ChatRefused("forbidden", "This conversation is archived and read-only.")
+        raise ChatRefused("forbidden", _("This conversation is archived and read-only."))
     return session
+
+
+def _ensure_owner(session: ChatSession, user: AbstractBaseUser) -> None:
+    if session.user_id != user.pk:
+        raise ChatRefused("forbidden", _("Only the conversation's owner can do that."))
 
 
 def _ensure_can_chat(session: ChatSession) -> None:
@@ -487,7 +591,7 @@ def _ensure_idle(user_id: int) -> None:
             message_end_abandoned(user_id=user_id)
         return
     raise ChatRefused(
-        "busy", "A reply is still being written. Wait for it to finish or stop it first."
+        "busy", _("A reply is still being written. Wait for it to finish or stop it first.")
     )
 
 
@@ -560,6 +664,7 @@ def _turn(
         memory=memories.memory_for_chat(user_id=user.pk, character_id=session.character_id),
         transcript=transcript,
         outbound=outbound,
+        language=translation.get_language(),
     )
     turn.request()
     outbound_save(session_id=session.pk, outbound=outbound)

@@ -12,6 +12,8 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from conversations.replies import HistoryRecord, ReplyError
 from platforms.upstream_error import UpstreamError
 
@@ -44,9 +46,8 @@ def describe_failure(exc: UpstreamError) -> ReplyError:
     )
     retry_after = exc.retry_after
     if exc.status == 429 or exc.code.startswith(("Throttling", "TooManyRequests")):
-        wait = f"in {math.ceil(retry_after)} s" if retry_after else "in a few seconds"
         return ReplyError(
-            f"The model is busy, try again {wait}.",
+            busy_sentence(retry_after),
             code="rate_limited",
             retryable=True,
             retry_after=retry_after,
@@ -54,17 +55,28 @@ def describe_failure(exc: UpstreamError) -> ReplyError:
     return ReplyError(_sentence(exc), retryable=exc.retryable, retry_after=retry_after)
 
 
+def busy_sentence(retry_after: float | None) -> str:
+    """What every platform's "too many requests" says; the page counts the wait down."""
+    if retry_after:
+        return _("The model is busy, try again in %(seconds)s s.") % {
+            "seconds": math.ceil(retry_after)
+        }
+    return _("The model is busy, try again in a few seconds.")
+
+
 def _sentence(exc: UpstreamError) -> str:
     if exc.kind == "timeout":
-        return "The model stopped answering in the middle of the reply."
+        return _("The model stopped answering in the middle of the reply.")
     if exc.kind in ("cut", "network"):
-        return "The connection to the model broke off."
+        return _("The connection to the model broke off.")
     if exc.kind == "malformed":
-        return "The model sent something unreadable, so the reply ended early."
+        return _("The model sent something unreadable, so the reply ended early.")
     if exc.kind == "stream":
-        return f"The model could not answer: {exc.message[:160]}"
+        return _("The model could not answer: %(detail)s") % {"detail": exc.message[:160]}
     if exc.status in (401, 403, 404) and exc.kind == "http":
-        return "The chat service refused this site's credentials; tell the site's operator."
+        return _("The chat service refused this site's credentials; tell the site's operator.")
     if exc.status is not None and exc.status >= 500:
-        return f"The chat service had a server error (HTTP {exc.status}); try again."
-    return f"The model could not answer: {exc.message[:160]}"
+        return _("The chat service had a server error (HTTP %(status)s); try again.") % {
+            "status": exc.status
+        }
+    return _("The model could not answer: %(detail)s") % {"detail": exc.message[:160]}

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from conversations import protocol, relay, services
 from conversations.models import Message
@@ -162,11 +164,11 @@ async def _run(generation: Generation) -> None:
         await _pump(generation)
         outcome = _outcome(generation)
     except asyncio.CancelledError:
-        outcome = _broken(generation, "The server stopped while writing the reply.")
+        outcome = _broken(generation, gettext_noop("The server stopped while writing the reply."))
         raise
     except Exception:
         logger.exception("Reply %s failed", generation.turn.reply_id)
-        outcome = _broken(generation, "Something went wrong while writing the reply.")
+        outcome = _broken(generation, gettext_noop("Something went wrong while writing the reply."))
     finally:
         _cancel(generation.reader)
         if generation.saver is not None:
@@ -174,7 +176,10 @@ async def _run(generation: Generation) -> None:
             await asyncio.wait({generation.saver})
             if not generation.saver.cancelled():
                 generation.saver.exception()
-        await _finish(generation, outcome or _broken(generation, "The reply ended unexpectedly."))
+        await _finish(
+            generation,
+            outcome or _broken(generation, gettext_noop("The reply ended unexpectedly.")),
+        )
         _by_session.pop(session_id, None)
         await holding
         with contextlib.suppress(Exception):
@@ -352,6 +357,13 @@ def _cancel(task: asyncio.Task[None] | None) -> None:
 
 
 async def _finish(generation: Generation, outcome: ReplyOutcome) -> None:
+    # The end's frames (the reply's HTML, its error) speak the language of who asked; what is
+    # saved stays English, translated where it is shown.
+    with translation.override(generation.turn.language):
+        await _save_end(generation, outcome)
+
+
+async def _save_end(generation: Generation, outcome: ReplyOutcome) -> None:
     finish = db_sync_to_async(services.message_finish)
     reply_id = generation.turn.reply_id
     try:
@@ -362,7 +374,7 @@ async def _finish(generation: Generation, outcome: ReplyOutcome) -> None:
         plain = ReplyOutcome(
             state=Message.State.INTERRUPTED if outcome.text else Message.State.FAILED,
             text=outcome.text,
-            error="The reply could not be saved completely.",
+            error=gettext_noop("The reply could not be saved completely."),
         )
         try:
             await finish(reply_id=reply_id, outcome=plain, seq=generation.seq)
@@ -376,26 +388,35 @@ def _outcome(generation: Generation) -> ReplyOutcome:
     if generation.stop_requested:
         return _outcome_with(generation, state=Message.State.STOPPED)
     if reader.cancelled():
-        return _broken(generation, "The reply was cut off.")
+        return _broken(generation, gettext_noop("The reply was cut off."))
     failure = reader.exception()
     if failure is None:
         return _outcome_with(generation, state=Message.State.COMPLETE)
     if isinstance(failure, ReplyError):
         logger.warning("Reply %s broke off: %s", generation.turn.reply_id, failure)
-        return _broken(generation, failure.message, code=failure.code)
+        return _broken(
+            generation, failure.message, code=failure.code, retry_after=failure.retry_after
+        )
     logger.error("Reply %s failed", generation.turn.reply_id, exc_info=failure)
-    return _broken(generation, "Something went wrong while writing the reply.")
+    return _broken(generation, gettext_noop("Something went wrong while writing the reply."))
 
 
 def _broken(
-    generation: Generation, message: str, *, code: protocol.ErrorCode = "upstream"
+    generation: Generation,
+    message: str,
+    *,
+    code: protocol.ErrorCode = "upstream",
+    retry_after: float | None = None,
 ) -> ReplyOutcome:
     """The outcome of a reply that could not be finished: the text so far is kept."""
     if generation.text:
-        state, message = Message.State.INTERRUPTED, f"{message} The text so far is kept."
+        state = Message.State.INTERRUPTED
+        message = gettext_noop("%(error)s The text so far is kept.") % {"error": message}
     else:
         state = Message.State.FAILED
-    return _outcome_with(generation, state=state, error=message, error_code=code)
+    return _outcome_with(
+        generation, state=state, error=message, error_code=code, retry_after=retry_after
+    )
 
 
 def _outcome_with(
@@ -404,6 +425,7 @@ def _outcome_with(
     state: str,
     error: str = "",
     error_code: protocol.ErrorCode | None = None,
+    retry_after: float | None = None,
 ) -> ReplyOutcome:
     usage, risk, call = generation.usage, generation.risk, generation.function_call
     return ReplyOutcome(
@@ -412,6 +434,7 @@ def _outcome_with(
         reasoning=generation.reasoning,
         error=error,
         error_code=error_code,
+        retry_after=retry_after,
         ids=generation.ids,
         input_tokens=usage.input_tokens if usage else None,
         output_tokens=usage.output_tokens if usage else None,

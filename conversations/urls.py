@@ -13,4 +13,8 @@ urlpatterns: list[URLPattern] = [
     path("chat/<int:session_id>/", views.chat_page, name="chat"),
     path("chat/<int:session_id>/reset/", views.chat_reset, name="reset"),
     path("chat/<int:session_id>/scenario/", views.chat_scenario, name="scenario"),
+    path("chat/<int:session_id>/row/", views.session_row, name="row"),
+    path("chat/<int:session_id>/rename/", views.session_rename, name="rename"),
+    path("chat/<int:session_id>/delete/", views.session_delete, name="delete"),
+    path("chat/<int:session_id>/restore/", views.session_restore, name="restore"),
 ]

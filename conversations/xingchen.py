@@ -5,9 +5,10 @@ The only chat module that knows Xingchen's client, its event shapes and its erro
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Literal
+
+from django.utils.translation import gettext as _
 
 from characters.sync import character_function_defs
 from conversations.replies import (
@@ -23,6 +24,7 @@ from conversations.replies import (
     TextReplaced,
     Usage,
 )
+from conversations.stateless import busy_sentence
 from platforms.xingchen.errors import XingchenError
 from platforms.xingchen.types import ChatEvent, ChatMessage, ChatRequest, HistoryQuery, KvSchema
 from platforms.xingchen.types import ChatMemory as UpstreamMemory
@@ -185,17 +187,21 @@ def reply_error(exc: XingchenError) -> ReplyError:
 
 
 def _describe(exc: XingchenError) -> tuple[Literal["upstream", "rate_limited"], str]:
+    # Chat users are told what happened in the same words whichever platform writes the reply.
     if exc.status == 429:
-        wait = f"in {math.ceil(exc.retry_after)} s" if exc.retry_after else "in a few seconds"
-        return "rate_limited", f"Xingchen is busy, try again {wait}."
+        return "rate_limited", busy_sentence(exc.retry_after)
     if exc.kind == "timeout":
-        return "upstream", "Xingchen stopped answering in the middle of the reply."
+        return "upstream", _("The model stopped answering in the middle of the reply.")
     if exc.kind in ("cut", "network"):
-        return "upstream", "The connection to Xingchen broke off."
+        return "upstream", _("The connection to the model broke off.")
     if exc.kind == "malformed":
-        return "upstream", "Xingchen sent something unreadable, so the reply ended early."
+        return "upstream", _("The model sent something unreadable, so the reply ended early.")
     if exc.status in (401, 403):
-        return "upstream", "Xingchen refused the request: the API key is not accepted."
+        return "upstream", _(
+            "The chat service refused this site's credentials; tell the site's operator."
+        )
     if exc.status is not None and exc.status >= 500:
-        return "upstream", f"Xingchen had a server error (HTTP {exc.status}); try again."
-    return "upstream", f"Xingchen could not answer: {exc.message[:160]}"
+        return "upstream", _(
+            "The chat service had a server error (HTTP %(status)s); try again."
+        ) % {"status": exc.status}
+    return "upstream", _("The model could not answer: %(detail)s") % {"detail": exc.message[:160]}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from jobs.models import Job, JobFile
 
@@ -47,7 +48,7 @@ class JobAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["css/jobs.css"]}
 
-    @admin.display(description="Job")
+    @admin.display(description=_("Job"))
     def card(self, obj: Job) -> str:
         return render_to_string("jobs/_card.html", {"job": obj, "in_chat": False})
 

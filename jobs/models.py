@@ -10,24 +10,25 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from jobs.storage import private
 
 
 class Job(models.Model):
     class Kind(models.TextChoices):
-        PICTURE = "picture", "Picture"
-        CONVERT = "convert", "Excel to Word"
-        DESCRIBE = "describe", "Character description"
-        MEMORY = "memory", "Memory"
+        PICTURE = "picture", _("Picture")
+        CONVERT = "convert", _("Excel to Word")
+        DESCRIBE = "describe", _("Character description")
+        MEMORY = "memory", _("Memory")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Done"
-        EMPTY = "empty", "Nothing to do"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Done")
+        EMPTY = "empty", _("Nothing to do")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -68,6 +69,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
@@ -100,6 +103,8 @@ class JobFile(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("job file")
+        verbose_name_plural = _("job files")
         ordering = ["position"]
         constraints = [
             # A step that runs again after a crash stores nothing twice.

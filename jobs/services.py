@@ -21,6 +21,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from jobs import events, tasks
 from jobs.kinds import kind_module
@@ -65,7 +67,7 @@ def job_create(
         owner=owner,
         kind=kind,
         params=params or {},
-        note=note or "Waiting for a worker",
+        note=note or gettext_noop("Waiting for a worker"),
         deadline_at=now + deadline_of(kind),
         next_run_at=now,
         created_at=now,
@@ -136,7 +138,7 @@ def _claim(job_id: int) -> _Claim | None:
         job.claimed_by = holder
         job.claimed_until = now + timedelta(seconds=settings.JOB_STEP_LEASE)
         if job.steps == 1 and job.note == "Waiting for a worker":
-            job.note = "Started"
+            job.note = gettext_noop("Started")
         job.save()
     if job.steps == 1:
         events.job_changed(job)
@@ -148,11 +150,11 @@ def _outcome_of_error(job: Job, exc: Exception) -> Step:
 
     if isinstance(exc, XingchenError) and exc.retryable:
         wait = max(exc.retry_after or 0, 2.0 * job.steps)
-        return Again(delay=min(wait, 60.0), note="Xingchen is busy; trying again")
+        return Again(delay=min(wait, 60.0), note=gettext_noop("Xingchen is busy; trying again"))
     if isinstance(exc, XingchenError):
         return Failed(exc.message)  # the client words it for people, naming Xingchen
     logger.exception("Step of job %s failed", job.pk)
-    return Failed("Something went wrong on our side; try again.")
+    return Failed(gettext_noop("Something went wrong on our side; try again."))
 
 
 def _record(claim: _Claim, outcome: Step) -> float | None:
@@ -172,7 +174,7 @@ def _record(claim: _Claim, outcome: Step) -> float | None:
             job.save()
         elif isinstance(outcome, Succeeded):
             job.result = outcome.result
-            _finish(job, Job.Status.SUCCEEDED, note=outcome.note or "Done")
+            _finish(job, Job.Status.SUCCEEDED, note=outcome.note or gettext_noop("Done"))
         elif isinstance(outcome, Empty):
             _finish(job, Job.Status.EMPTY, note=outcome.note)
         else:
@@ -226,8 +228,8 @@ def job_cancel(*, user: AbstractBaseUser, job_id: int) -> Job:
         job = job_for_user(user, job_id)
         job = Job.objects.select_for_update().get(pk=job.pk)
         if not job.is_active():
-            raise JobRefused("This job has already ended.")
-        _finish(job, Job.Status.CANCELLED, note="Cancelled")
+            raise JobRefused(_("This job has already ended."))
+        _finish(job, Job.Status.CANCELLED, note=gettext_noop("Cancelled"))
         transaction.on_commit(lambda: events.job_changed(job))
     return job
 
@@ -237,13 +239,13 @@ def job_retry(*, user: AbstractBaseUser, job_id: int) -> Job:
         job = job_for_user(user, job_id)
         job = Job.objects.select_for_update().get(pk=job.pk)
         if not job.can_retry():
-            raise JobRefused("Only a failed or cancelled job can be tried again.")
+            raise JobRefused(_("Only a failed or cancelled job can be tried again."))
         prepare = getattr(kind_module(job.kind), "prepare_retry", None)
         if prepare is not None:
             prepare(job)
         now = timezone.now()
         job.status, job.error, job.progress, job.steps = Job.Status.QUEUED, "", 0, 0
-        job.note = "Waiting for a worker"
+        job.note = gettext_noop("Waiting for a worker")
         job.next_run_at, job.deadline_at = now, now + deadline_of(job.kind)
         job.finished_at = None
         job.save()

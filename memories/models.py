@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Fact(models.Model):
@@ -18,9 +19,9 @@ class Fact(models.Model):
     """
 
     class State(models.TextChoices):
-        EXTRACTED = "extracted", "extracted"
-        CORRECTED = "corrected", "corrected by the user"
-        DELETED = "deleted", "deleted by the user"
+        EXTRACTED = "extracted", _("extracted")
+        CORRECTED = "corrected", _("corrected by the user")
+        DELETED = "deleted", _("deleted by the user")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_facts"
@@ -37,6 +38,8 @@ class Fact(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("fact")
+        verbose_name_plural = _("facts")
         ordering = ["key", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -66,8 +69,9 @@ class Summary(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("summary")
+        verbose_name_plural = _("summaries")
         ordering = ["-through_message_id"]
-        verbose_name_plural = "summaries"
         constraints = [
             # A run repeated after a crash finds its summary stored.
             models.UniqueConstraint(
@@ -91,7 +95,8 @@ class Progress(models.Model):
     extracted_through = models.PositiveBigIntegerField(default=0)
 
     class Meta:
-        verbose_name_plural = "progress"
+        verbose_name = _("memory progress")
+        verbose_name_plural = _("memory progress")
         constraints = [
             models.UniqueConstraint(fields=["user", "character"], name="memory_progress_once")
         ]

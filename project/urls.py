@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 from django.views.static import serve
 
 from project.health import healthz
@@ -32,6 +33,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Django's language switch (what django.conf.urls.i18n includes), open before signing in too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("characters/", include("characters.urls")),
     path("jobs/", include("jobs.urls")),
     path("staff/ratings/", include("ratings.urls")),

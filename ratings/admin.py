@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from ratings import services
 from ratings.access import can_rate
@@ -77,9 +78,9 @@ class RatingAdmin(_ReadOnly):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rating]:
         return super().get_queryset(request).prefetch_related("reasons")
 
-    @admin.display(description="Reasons")
+    @admin.display(description=_("Reasons"))
     def reason_list(self, rating: Rating) -> str:
-        return ", ".join(tag.label for tag in rating.reasons.all())
+        return ", ".join(tag.shown_label() for tag in rating.reasons.all())
 
 
 @admin.register(UserFeedback)
@@ -110,7 +111,7 @@ class RatingPushAdmin(_ReadOnly):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return can_rate(request.user)
 
-    @admin.action(description="Retry now", permissions=["retry"])
+    @admin.action(description=_("Retry now"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[RatingPush]) -> None:
         retried = sum(1 for push in queryset if services.rating_push_retry(push=push))
         self.message_user(request, f"Sending {retried} rating(s) again; see their state below.")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ratings.defaults import reason_label
 
 # The permission that opens the rating workbench (the "Raters" group has it; superusers too).
 RATE_PERMISSION = "ratings.rate_replies"
@@ -19,15 +22,20 @@ class ReasonTag(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("reason")
+        verbose_name_plural = _("reasons")
         ordering = ["position", "label"]
 
     def __str__(self) -> str:
-        return self.label
+        return self.shown_label()
+
+    def shown_label(self) -> str:
+        return reason_label(self.slug, self.label)
 
 
 class Verdict(models.TextChoices):
-    GOOD = "good", "Good"
-    BAD = "bad", "Bad"
+    GOOD = "good", _("Good")
+    BAD = "bad", _("Bad")
 
 
 class Rating(models.Model):
@@ -47,6 +55,8 @@ class Rating(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
         permissions = [("rate_replies", "Can rate replies and use the rating workbench")]
         constraints = [
             models.UniqueConstraint(fields=["message", "rater"], name="rating_once_per_rater")
@@ -71,6 +81,8 @@ class RatingRevision(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("rating revision")
+        verbose_name_plural = _("rating revisions")
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
@@ -97,6 +109,8 @@ class UserFeedback(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("user feedback")
+        verbose_name_plural = _("user feedback")
         constraints = [
             models.UniqueConstraint(fields=["message", "user"], name="feedback_once_per_user")
         ]
@@ -109,10 +123,10 @@ class RatingPush(models.Model):
     """The outbox entry of one reply: the consensus value Xingchen should hold (5 good, 0 bad)."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        NOT_SENT = "not_sent", "Not sent (no Xingchen message id)"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        NOT_SENT = "not_sent", _("Not sent (no Xingchen message id)")
 
     message = models.OneToOneField(
         "conversations.Message", on_delete=models.CASCADE, related_name="rating_push"
@@ -127,6 +141,10 @@ class RatingPush(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rating push to Xingchen")
+        verbose_name_plural = _("rating pushes to Xingchen")
 
     def __str__(self) -> str:
         return f"Rating push of #{self.message_id} ({self.state})"

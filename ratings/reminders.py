@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations import events
 from conversations.models import ChatSession, Message
@@ -72,7 +73,7 @@ def reminder_send(*, session: ChatSession, content: str) -> Message:
     character = session.character
     if not session.is_active() or not character.is_available():
         raise ReminderRefused(
-            character.unavailable_reason() or "This conversation is archived and read-only."
+            character.unavailable_reason() or _("This conversation is archived and read-only.")
         )
     newest = Message.objects.filter(session=session).order_by("-pk").values_list("pk", flat=True)
     before = newest.first() or 0
@@ -89,10 +90,10 @@ def reminder_send(*, session: ChatSession, content: str) -> Message:
             timeout=REMINDER_TIMEOUT_SECONDS,
         )
     except XingchenError as exc:
-        message = f"Xingchen did not take the reminder: {exc.message}"
+        message = _("Xingchen did not take the reminder: %(error)s") % {"error": exc.message}
         raise ReminderRefused(message, upstream=True) from exc
     except TimeoutError as exc:
-        message = (
+        message = _(
             "Xingchen did not answer in time. Look at the conversation before sending again: "
             "a reminder Xingchen took anyway appears there when the chat next opens."
         )
@@ -103,10 +104,12 @@ def reminder_send(*, session: ChatSession, content: str) -> Message:
 def _valid_content(content: str) -> str:
     content = content.strip()
     if not content:
-        raise ReminderRefused("Write the reminder before sending it.")
+        raise ReminderRefused(_("Write the reminder before sending it."))
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(content) > limit:
-        raise ReminderRefused(f"A reminder can be at most {limit} characters long.")
+        raise ReminderRefused(
+            _("A reminder can be at most %(limit)d characters long.") % {"limit": limit}
+        )
     return content
 
 

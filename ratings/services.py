@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations.models import Message
 from platforms.xingchen.errors import XingchenError
@@ -91,9 +92,11 @@ def rating_save(
     unknown reason slugs; nothing is saved then.
     """
     if not is_rateable(message):
-        raise RatingRefused("Only finished replies of a character can be rated.")
+        raise RatingRefused(gettext("Only finished replies of a character can be rated."))
     if verdict not in Verdict.values:
-        raise RatingRefused(f"Unknown verdict {verdict!r}: choose good or bad.")
+        raise RatingRefused(
+            gettext("Unknown verdict %(verdict)r: choose good or bad.") % {"verdict": verdict}
+        )
     tags = _reason_tags(reasons)
     comment, ideal_reply = comment.strip(), ideal_reply.strip()
     with transaction.atomic():
@@ -128,7 +131,9 @@ def _reason_tags(slugs: Iterable[str]) -> list[ReasonTag]:
     tags = list(ReasonTag.objects.filter(slug__in=wanted))
     unknown = wanted - {tag.slug for tag in tags}
     if unknown:
-        raise RatingRefused(f"Unknown reasons: {', '.join(sorted(unknown))}.")
+        raise RatingRefused(
+            gettext("Unknown reasons: %(reasons)s.") % {"reasons": ", ".join(sorted(unknown))}
+        )
     return tags
 
 
@@ -366,7 +371,7 @@ def reply_for_feedback(*, user: AbstractBaseUser, message_id: int) -> Message:
         .first()
     )
     if message is None or not is_rateable(message):
-        raise RatingRefused("No such reply in your conversations.")
+        raise RatingRefused(gettext("No such reply in your conversations."))
     return message
 
 
@@ -377,9 +382,9 @@ def feedback_save(
     their earlier choice. Raises RatingRefused for anyone else, or for a message that is not a
     finished reply."""
     if message.session.user_id != user.pk or not is_rateable(message):
-        raise RatingRefused("No such reply in your conversations.")
+        raise RatingRefused(gettext("No such reply in your conversations."))
     if thumb not in Thumb.values:
-        raise RatingRefused(f"Unknown choice {thumb!r}.")
+        raise RatingRefused(gettext("Unknown choice %(thumb)r.") % {"thumb": thumb})
     feedback, _ = UserFeedback.objects.update_or_create(
         message=message,
         user=user,

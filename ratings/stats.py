@@ -16,6 +16,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from conversations.models import Message
+from ratings.defaults import reason_label
 from ratings.models import Rating, Thumb, UserFeedback, Verdict
 
 # Fewer shared replies than this and a kappa says more about chance than about the raters.
@@ -231,7 +232,10 @@ def _top_reasons(ids: QuerySet, total_ratings: int) -> list[ReasonRow]:
     )
     return [
         ReasonRow(
-            row["reasontag__slug"], row["reasontag__label"], row["n"], row["n"] / total_ratings
+            row["reasontag__slug"],
+            reason_label(row["reasontag__slug"], row["reasontag__label"]),
+            row["n"],
+            row["n"] / total_ratings,
         )
         for row in counts
     ]

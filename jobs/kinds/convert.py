@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from docx import Document
 
 from jobs.convert import (
@@ -43,14 +44,14 @@ def prepare_retry(job: Job) -> None:
 
 def _submit(job: Job) -> Step:
     if not source_exists(job):
-        return Failed("The uploaded workbook is no longer here; upload it again.")
+        return Failed(gettext_noop("The uploaded workbook is no longer here; upload it again."))
     url = convert_source_url(job)
     task = call_sync(lambda c: c.file_convert_submit(source_url=url, type=CONVERT_TYPE))
     if not task.id:
-        return Failed("Xingchen accepted the workbook but gave no task to follow.")
+        return Failed(gettext_noop("Xingchen accepted the workbook but gave no task to follow."))
     job.upstream_id = str(task.id)
     job.save(update_fields=["upstream_id"])
-    return Again(delay=poll_delay(1), progress=20, note="Converting on Xingchen…")
+    return Again(delay=poll_delay(1), progress=20, note=gettext_noop("Converting on Xingchen…"))
 
 
 def _poll(job: Job) -> Step:
@@ -58,15 +59,19 @@ def _poll(job: Job) -> Step:
         task = call_sync(lambda c: c.file_convert_result(task_id=int(job.upstream_id)))
     except XingchenError as exc:
         if exc.error_name == "ConvertTaskNotFound":
-            return Failed("Xingchen no longer knows this conversion; try again.")
+            return Failed(gettext_noop("Xingchen no longer knows this conversion; try again."))
         raise
     if task.status in _FAILED_STATUSES:
         return Failed(UNCONVERTIBLE)
     if task.status != "success":
         progress = min(90, 20 + 10 * job.steps)
-        return Again(delay=poll_delay(job.steps), progress=progress, note="Converting on Xingchen…")
+        return Again(
+            delay=poll_delay(job.steps),
+            progress=progress,
+            note=gettext_noop("Converting on Xingchen…"),
+        )
     if not task.url:
-        return Failed("Xingchen finished the conversion but sent no document.")
+        return Failed(gettext_noop("Xingchen finished the conversion but sent no document."))
     return _fetch(job, task.url)
 
 
@@ -81,7 +86,7 @@ def _fetch(job: Job, url: str) -> Step:
     try:
         Document(io.BytesIO(content))
     except Exception:  # python-docx raises many kinds for a damaged file
-        return Failed("Xingchen sent a file that is not a Word document.")
+        return Failed(gettext_noop("Xingchen sent a file that is not a Word document."))
     store_file(
         job, position=0, name=document_name(job), content=content, content_type=DOCX_CONTENT_TYPE
     )
@@ -90,4 +95,4 @@ def _fetch(job: Job, url: str) -> Step:
 
 def _done(job: Job) -> Step:
     convert_discard_source(job)
-    return Succeeded({"document": document_name(job)}, note="Document ready")
+    return Succeeded({"document": document_name(job)}, note=gettext_noop("Document ready"))

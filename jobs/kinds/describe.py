@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -29,7 +30,9 @@ class _Unreadable(Exception):
 
 def step(job: Job) -> Step:
     if job.result.get("description"):
-        return Succeeded(job.result, note="Description ready")  # an earlier run got it
+        return Succeeded(
+            job.result, note=gettext_noop("Description ready")
+        )  # an earlier run got it
     try:
         request = _request(job)
     except _Unreadable as exc:
@@ -37,10 +40,12 @@ def step(job: Job) -> Step:
     described = call_sync(lambda c: c.character_auto_desc(request))
     content = described.content.strip()
     if not content:
-        return Failed("Xingchen wrote an empty description; try again or give it more to go on.")
+        return Failed(
+            gettext_noop("Xingchen wrote an empty description; try again or give it more to go on.")
+        )
     if job.params.get("file"):
         private_storage.delete(job.params["file"])
-    return Succeeded({"description": content}, note="Description ready")
+    return Succeeded({"description": content}, note=gettext_noop("Description ready"))
 
 
 def _request(job: Job) -> AutoDescRequest:

@@ -7,6 +7,8 @@ batch that was stored (or forgotten by a reset) meanwhile is not stored twice.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from jobs.models import Job
 from jobs.steps import Empty, Step, Succeeded
 from memories import services
@@ -18,12 +20,12 @@ from project.upstream import call_sync
 def step(job: Job) -> Step:
     after, through = int(job.params.get("after", 0)), int(job.params["through"])
     if job.character is None:
-        return Empty("The character is gone.")
+        return Empty(gettext_noop("The character is gone."))
     batch = services.memory_batch(
         user_id=job.owner_id, character_id=job.character.pk, after=after, through=through
     )
     if not batch.user_messages():
-        return Empty("Nothing new to remember.")
+        return Empty(gettext_noop("Nothing new to remember."))
     messages = [
         UpstreamMessage(role="user" if m.role == "user" else "assistant", content=m.content)
         for m in batch.messages
@@ -40,7 +42,7 @@ def step(job: Job) -> Step:
         summary=summary,
     )
     if not stored:
-        return Empty("These turns were already remembered or forgotten.")
+        return Empty(gettext_noop("These turns were already remembered or forgotten."))
     result = {
         "facts": [{"key": f.key, "values": list(f.values)} for f in facts],
         "summary": [s for s in summary if s.strip()],
@@ -64,5 +66,5 @@ def _facts(messages: list[UpstreamMessage], slots: list[str]) -> list[services.E
 
 def _note(count: int) -> str:
     if count == 0:
-        return "Summary updated"
+        return gettext_noop("Summary updated")
     return f"Remembered {count} fact{'s' if count != 1 else ''}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from jobs.models import Job
@@ -42,7 +43,7 @@ def start_for_reply(reply) -> Job | None:  # noqa: ANN001 - conversations.models
         kind=Job.Kind.PICTURE,
         message=reply,
         character=session.character,
-        note="Looking for a picture",
+        note=gettext_noop("Looking for a picture"),
     )
 
 
@@ -51,14 +52,14 @@ def step(job: Job) -> Step:
 
     message_id = job.message.remote_message_id if job.message else ""
     if not message_id:
-        return Empty("This reply has no Xingchen message to draw for.")
+        return Empty(gettext_noop("This reply has no Xingchen message to draw for."))
     try:
         task = call_sync(
             lambda c: c.image_poll(message_id=message_id, user_id=biz_user_id(job.owner_id))
         )
     except XingchenError as exc:
         if exc.error_name == "ImageTaskNotFound":
-            return Empty("No picture with this reply.")
+            return Empty(gettext_noop("No picture with this reply."))
         if exc.retryable:
             raise  # the runner asks again with backoff
         # The client's message already names Xingchen and says what it answered.
@@ -67,12 +68,16 @@ def step(job: Job) -> Step:
         job.upstream_id = task.task_id
         job.save(update_fields=["upstream_id"])
     if task.status == "running":
-        return Again(delay=poll_delay(job.steps), progress=min(90, 10 * job.steps), note="Drawing…")
+        return Again(
+            delay=poll_delay(job.steps),
+            progress=min(90, 10 * job.steps),
+            note=gettext_noop("Drawing…"),
+        )
     if task.status != "success":
         reason = f": {task.error_message}" if task.error_message else "."
         return Failed(f"Xingchen could not draw this picture{reason}")
     if not task.file_urls:
-        return Failed("Xingchen finished the picture but sent no file.")
+        return Failed(gettext_noop("Xingchen finished the picture but sent no file."))
     return _store_pictures(job, task.file_urls)
 
 
@@ -87,7 +92,7 @@ def _store_pictures(job: Job, urls: list[str]) -> Step:
     if not _still_running(job):
         # Cancelled (or taken over) while polling: the runner discards this step's outcome, and
         # the picture must not turn up on a card that says "Cancelled".
-        return Empty("Cancelled before the picture was stored.")
+        return Empty(gettext_noop("Cancelled before the picture was stored."))
     for position, url in enumerate(urls):
         if job.files.filter(position=position).exists():
             continue  # stored by an earlier run of this step
@@ -100,7 +105,7 @@ def _store_pictures(job: Job, urls: list[str]) -> Step:
         try:
             detected = Image.open(io.BytesIO(content)).format
         except UnidentifiedImageError:
-            return Failed("Xingchen sent a picture that is not an image.")
+            return Failed(gettext_noop("Xingchen sent a picture that is not an image."))
         if detected not in _FORMATS:
             return Failed(f"Xingchen sent a picture in an unsupported format ({detected}).")
         suffix, content_type = _FORMATS[detected]
@@ -111,7 +116,7 @@ def _store_pictures(job: Job, urls: list[str]) -> Step:
             content=content,
             content_type=content_type,
         )
-    return Succeeded({"pictures": len(urls)}, note="Picture ready")
+    return Succeeded({"pictures": len(urls)}, note=gettext_noop("Picture ready"))
 
 
 def _still_running(job: Job) -> bool:

@@ -8,11 +8,14 @@ import { showLiveMarkdown } from "./markdown_live.js";
 
 const root = document.getElementById("chat");
 const log = document.getElementById("chat-log");
+// The page's words (templates/conversations/_chat_strings.html), in the reader's language.
+const words = document.getElementById("chat-strings")?.dataset ?? {};
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 15000;
 const GIVE_UP_AFTER = 8; // failed attempts in a row before asking for a reload
 const NEAR_BOTTOM_PX = 120;
+const COPIED_SHOWN_MS = 2000;
 
 const state = {
   socket: null,
@@ -21,6 +24,8 @@ const state = {
   pending: null, // {frame, content}: a send not yet acknowledged by a `message` frame
   streams: new Map(), // message id -> {seq, text, gap}
   redraws: new Set(), // ids of messages whose text changed since the last animation frame
+  editing: null, // {messageId, draft}: the composer holds the last message, to send it anew
+  countdown: null, // {cancel}: a retry waiting for the time the server asked for
 };
 
 function elementFromHtml(html) {
@@ -156,10 +161,35 @@ const handlers = {
   job(frame) {
     placeJob(frame);
   },
+  deleted(frame) {
+    for (const messageId of frame.message_ids) {
+      document.getElementById(`msg-${messageId}`)?.remove();
+      state.streams.delete(messageId);
+      if (state.editing?.messageId === messageId) cancelEdit();
+    }
+  },
   error(frame) {
+    // A reply's error is part of the reply (its HTML says it): shown there, not twice.
+    if (frame.message_id) {
+      const reply = document.getElementById(`msg-${frame.message_id}`);
+      if (reply && frame.code === "rate_limited" && frame.retry_after) {
+        retryReplyLater(reply, frame.retry_after);
+      }
+      return;
+    }
+    const pending = state.pending;
+    if (pending && frame.code === "throttled" && frame.retry_after) {
+      state.pending = null;
+      const resend = () => sendFromComposer(pending.frame, pending.content);
+      countDown(showNotice(""), words.throttled, frame.retry_after, resend, () => {
+        showNotice(frame.message);
+        restoreComposer(pending.content);
+      });
+      return;
+    }
     showNotice(frame.message);
-    if (state.pending && frame.code !== "upstream" && frame.code !== "rate_limited") {
-      restoreComposer(state.pending.content);
+    if (pending && frame.code !== "upstream" && frame.code !== "rate_limited") {
+      restoreComposer(pending.content);
       state.pending = null;
     }
   },
@@ -249,11 +279,21 @@ function submitMessage() {
   const input = ui("composer").elements.content;
   const content = input.value.trim();
   if (!content || isStreaming() || state.pending) return;
-  const frame = { type: "send", content, client_id: newClientId() };
-  state.pending = { frame, content };
-  hideNotice();
+  const frame = state.editing
+    ? { type: "edit", message_id: state.editing.messageId, content }
+    : { type: "send", content };
+  if (state.editing) endEdit();
   input.value = "";
-  if (!send(frame)) showNotice("Not connected right now: the message will be sent on reconnect.");
+  sendFromComposer(frame, content);
+}
+
+// A new client_id each time: a retry is a new message, a reconnect resends the same one.
+function sendFromComposer(frame, content) {
+  const fresh = { ...frame, client_id: newClientId() };
+  state.pending = { frame: fresh, content };
+  stopCountdown();
+  hideNotice();
+  if (!send(fresh)) showNotice(words.notConnected);
   updateControls();
 }
 
@@ -262,36 +302,177 @@ function restoreComposer(content) {
   if (!input.value.trim()) input.value = content;
 }
 
+function isConnected() {
+  return Boolean(state.socket && state.socket.readyState === WebSocket.OPEN);
+}
+
 function updateControls() {
   const streaming = isStreaming();
-  const connected = Boolean(state.socket && state.socket.readyState === WebSocket.OPEN);
+  const connected = isConnected();
   ui("stop").hidden = !streaming;
   ui("send").disabled = streaming || !connected || Boolean(state.pending);
   for (const button of log.querySelectorAll("[data-choose], [data-action='regenerate']")) {
     button.disabled = streaming || !connected;
   }
+  // Only the last turn can change, and not while a reply is being written.
+  const changeable = !streaming && connected && !state.pending ? lastQuestion() : null;
+  for (const button of log.querySelectorAll("[data-action='edit'], [data-action='delete']")) {
+    button.hidden = !changeable || !changeable.contains(button);
+  }
 }
 
 function setConnection(status) {
   const badge = ui("connection");
-  const labels = {
-    connecting: "Connecting…",
-    open: "Connected",
-    reconnecting: "Reconnecting…",
-    lost: "Connection lost: reload the page",
-  };
   badge.dataset.status = status;
-  badge.textContent = labels[status];
+  badge.textContent = words[status] ?? status;
 }
 
+// The notice takes room from the log: the end of the log stays in view if it was.
 function showNotice(text) {
   const notice = ui("notice");
+  const stick = nearBottom();
   notice.textContent = text;
   notice.hidden = false;
+  if (stick) scrollToBottom();
+  return notice;
 }
 
 function hideNotice() {
+  const stick = nearBottom();
   ui("notice").hidden = true;
+  if (stick) scrollToBottom();
+}
+
+// --- changing the last turn ----------------------------------------------------------------
+
+// The user's last message, if nothing but its replies came after it.
+function lastQuestion() {
+  const messages = log.querySelectorAll(".msg");
+  for (let i = messages.length - 1; i >= 0; i -= 1) {
+    const message = messages[i];
+    if (message.classList.contains("msg-user")) return message;
+    if (!message.dataset.query) return null; // a reminder or an opening line came after it
+  }
+  return null;
+}
+
+function textOf(message) {
+  return message.querySelector(".msg-body")?.innerText.trim() ?? "";
+}
+
+function startEdit(question) {
+  const input = ui("composer").elements.content;
+  if (!state.editing) state.editing = { draft: input.value };
+  state.editing.messageId = Number(question.dataset.messageId);
+  input.value = textOf(question);
+  let banner = ui("editing");
+  if (!banner) {
+    banner = document.createElement("p");
+    banner.className = "composer-editing";
+    banner.dataset.role = "editing";
+    banner.textContent = words.editing;
+    ui("composer").before(banner);
+  }
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+}
+
+function endEdit() {
+  state.editing = null;
+  ui("editing")?.remove();
+}
+
+function cancelEdit() {
+  if (!state.editing) return;
+  ui("composer").elements.content.value = state.editing.draft;
+  endEdit();
+}
+
+function deleteTurn(button) {
+  const question = button.closest(".msg");
+  if (!window.confirm(button.dataset.confirm)) return;
+  hideNotice();
+  send({ type: "delete", message_id: Number(question.dataset.messageId) });
+}
+
+async function copyMessage(button) {
+  const text = textOf(button.closest(".msg"));
+  const label = button.dataset.label ?? button.textContent;
+  button.dataset.label = label;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = button.dataset.copied;
+  } catch {
+    // No clipboard (a page not served over HTTPS): the text is selected for the reader.
+    const selection = window.getSelection();
+    selection.selectAllChildren(button.closest(".msg").querySelector(".msg-body"));
+    button.textContent = button.dataset.copyFailed;
+  }
+  setTimeout(() => { button.textContent = label; }, COPIED_SHOWN_MS);
+}
+
+// --- trying again when the server says when -------------------------------------------------
+
+// Shows "<lead> Trying again in N s… [Cancel]" in `place` and calls `onTime` at zero.
+function countDown(place, lead, seconds, onTime, onCancel) {
+  stopCountdown();
+  const text = document.createElement("span");
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "link";
+  cancel.textContent = words.cancel;
+  place.replaceChildren(text, " ", cancel);
+  let left = seconds;
+  const show = () => {
+    text.textContent = `${lead} ${words.retrying.replace("{seconds}", left)}`;
+  };
+  show();
+  const timer = setInterval(() => {
+    left -= 1;
+    if (left > 0) return show();
+    clearInterval(timer);
+    state.countdown = null;
+    onTime();
+  }, 1000);
+  state.countdown = {
+    cancel() {
+      clearInterval(timer);
+      state.countdown = null;
+      onCancel();
+    },
+  };
+  cancel.addEventListener("click", () => state.countdown?.cancel());
+}
+
+function stopCountdown() {
+  state.countdown?.cancel();
+}
+
+function retryReplyLater(reply, seconds) {
+  const line = reply.querySelector(".msg-error");
+  if (!line) return;
+  const said = line.textContent;
+  const putBack = () => {
+    const current = document.getElementById(reply.id)?.querySelector(".msg-error");
+    if (current) current.textContent = said;
+  };
+  countDown(line, words.busy, seconds, () => retryReply(reply.id, putBack), putBack);
+}
+
+// A reply that failed before any text: its question is sent again in its place. One with
+// some text keeps it and gets another reply beside it.
+function retryReply(replyId, putBack) {
+  const reply = document.getElementById(replyId);
+  const question = lastQuestion();
+  const isLast = reply && question && reply.dataset.query === question.dataset.messageId;
+  if (!isLast || isStreaming() || state.pending || !isConnected()) return putBack();
+  if (reply.dataset.state === "failed") {
+    const frame = { type: "edit", message_id: Number(question.dataset.messageId) };
+    const content = textOf(question);
+    sendFromComposer({ ...frame, content }, content);
+  } else {
+    send({ type: "regenerate" });
+  }
 }
 
 function wireComposer() {
@@ -305,16 +486,32 @@ function wireComposer() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submitMessage();
+    } else if (event.key === "ArrowUp" && !input.value && !event.isComposing) {
+      const question = isStreaming() || state.pending ? null : lastQuestion();
+      if (question) {
+        event.preventDefault();
+        startEdit(question);
+      }
     }
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.isComposing) return;
+    if (state.editing) cancelEdit();
+    else if (isStreaming()) send({ type: "stop" });
   });
   ui("stop").addEventListener("click", () => send({ type: "stop" }));
   log.addEventListener("click", (event) => {
+    const action = event.target.closest("[data-action]");
+    if (action?.dataset.action === "copy") return copyMessage(action);
+    if (action?.dataset.action === "edit") return startEdit(action.closest(".msg"));
+    if (action?.dataset.action === "delete") return deleteTurn(action);
     const choose = event.target.closest("[data-choose]");
     if (choose && choose.dataset.choose) {
       send({ type: "choose", message_id: Number(choose.dataset.choose) });
       return;
     }
     if (event.target.closest("[data-action='regenerate']")) {
+      stopCountdown();
       hideNotice();
       send({ type: "regenerate" });
     }

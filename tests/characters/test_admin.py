@@ -428,3 +428,40 @@ def test_built_in_characters_are_read_only_in_the_admin(admin_client):
 
     assert response.status_code == 403
     assert admin_client.get(_change_url(ada)).status_code == 200
+
+
+def test_the_change_page_names_xingchens_statuses_in_words(admin_client):
+    character = character_create(
+        remote_id="r-words", audit_status="success", config_status="out", green_status="review"
+    )
+
+    page = admin_client.get(_change_url(character)).content.decode()
+
+    assert "passed" in page and "off shelf" in page and "in review" in page
+    assert ">success<" not in page and ">out<" not in page
+
+
+def test_the_list_filters_statuses_by_their_words(admin_client):
+    character_create(remote_id="r-out", config_status="out")
+    character_create(remote_id="r-normal", config_status="normal")
+
+    page = admin_client.get(CHANGELIST_URL).content.decode()
+    filtered = admin_client.get(f"{CHANGELIST_URL}?config_status=out")
+
+    assert "off shelf" in page and "on shelf" in page
+    assert [c.remote_id for c in filtered.context["cl"].result_list] == ["r-out"]
+
+
+def test_a_saved_push_error_is_read_in_the_readers_language(admin_client):
+    character = character_create(
+        remote_id="r-failed",
+        sync_state=SyncState.FAILED,
+        last_sync_error="Xingchen is unavailable (HTTP 503: upstream busy); "
+        "trying again automatically.",
+    )
+
+    chinese = admin_client.get(_change_url(character), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    english = admin_client.get(_change_url(character), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "星尘暂不可用（HTTP 503: upstream busy），将自动重试。" in chinese.content.decode()
+    assert "Xingchen is unavailable (HTTP 503: upstream busy)" in english.content.decode()

@@ -6,6 +6,7 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from django.utils import translation
 
 from characters.forms import CharacterAdminForm
 from characters.models import Character, CharacterPush, PushState
@@ -163,6 +164,20 @@ def test_a_parameter_schema_that_is_not_json_schema_is_refused_on_its_row():
     assert "not a valid JSON Schema" in error
     assert "properties/city/minLength" in error
     assert "function-row has-error" in str(form["function_list"])
+
+
+def test_a_function_error_in_chinese_still_marks_its_row():
+    data = _as_rows()
+    data["function_list-0-params"] = json.dumps({"type": "array"})
+
+    with translation.override("zh-hans"):
+        form = CharacterAdminForm(data=data)
+        assert not form.is_valid()
+        [error] = form.errors["function_list"]
+        html = str(form["function_list"])
+
+    assert error.startswith("函数 1（get_weather）：")
+    assert "function-row has-error" in html
 
 
 def test_parameters_that_do_not_parse_are_named_by_row_and_shown_again_as_typed():

@@ -28,18 +28,29 @@ def _session_cookie(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def socket_for(user, session_id: int, *, origin: str | None = None):
+async def socket_for(
+    user,
+    session_id: int,
+    *,
+    origin: str | None = None,
+    accept_language: str | None = None,
+    cookies: dict[str, str] | None = None,
+):
     """A communicator for /ws/chat/<id>/ through the real ASGI stack (origin and auth checks);
     the page's origin is the public address unless said otherwise."""
     headers = [(b"origin", (origin or settings.PUBLIC_BASE_URL).encode())]
+    if accept_language is not None:
+        headers.append((b"accept-language", accept_language.encode()))
+    jar = dict(cookies or {})
     if user is not None:
-        cookie = await database_sync_to_async(_session_cookie)(user)
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+        jar[settings.SESSION_COOKIE_NAME] = await database_sync_to_async(_session_cookie)(user)
+    if jar:
+        headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in jar.items()).encode()))
     return WebsocketCommunicator(application, f"/ws/chat/{session_id}/", headers=headers)
 
 
-async def open_socket(user, session_id: int) -> WebsocketCommunicator:
-    communicator = await socket_for(user, session_id)
+async def open_socket(user, session_id: int, **handshake: Any) -> WebsocketCommunicator:
+    communicator = await socket_for(user, session_id, **handshake)
     connected, code = await communicator.connect(timeout=10)
     assert connected, f"socket refused with {code}"
     return communicator

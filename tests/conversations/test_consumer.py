@@ -235,9 +235,15 @@ async def test_a_rate_limited_send_fails_with_a_wait_time_and_the_next_send_work
         frames = await send_and_finish(socket, "Hello?")
         reply = await reload(reply_of(frames))
         assert reply.state == Message.State.FAILED and reply.content == ""
-        assert reply.error == "Xingchen is busy, try again in 7 s."
+        assert reply.error == "The model is busy, try again in 7 s."
         error = (await frames_until(socket, of_type("error")))[-1]
-        assert error == {"type": "error", "code": "rate_limited", "message": reply.error}
+        assert error == {
+            "type": "error",
+            "code": "rate_limited",
+            "message": reply.error,
+            "message_id": reply.pk,
+            "retry_after": 7,
+        }
 
         frames = await send_and_finish(socket, "Hello again?")
         assert frames[-1]["state"] == "complete"

@@ -82,5 +82,5 @@ def login(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password())
-    page.click("button[type=submit]")
+    page.click("form:has(input[name=password]) button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)

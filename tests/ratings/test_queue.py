@@ -111,6 +111,18 @@ def test_the_reasons_have_keys_one_to_eight_in_their_order(rater_client, replies
     assert 'value="rude">' in card  # the ninth is there, without a key
 
 
+def test_a_chinese_rater_reads_the_built_in_reasons_in_chinese_and_staffs_own_as_typed(
+    rater_client, replies
+):
+    ReasonTag.objects.create(slug="rude", label="Rude", position=200)
+    ReasonTag.objects.filter(slug="too-long").update(label="Far too long")
+
+    card = _card(rater_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode(), replies[0])
+
+    assert "不符合角色" in card and "Out of character" not in card
+    assert "Rude" in card and "Far too long" in card
+
+
 def test_filters_narrow_the_list_and_htmx_gets_the_list_alone(rater_client, replies, alice):
     other = _chat_with_replies(alice, 2, name="Bo")
     lin = replies[0].session.character
