@@ -27,22 +27,35 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def _serve(django_db_blocker, simulators: tuple, folder) -> Iterator[str]:
+    with django_db_blocker.unblock():
+        database_url = current_database_url()
+    simulator, dms, lingma = simulators
+    server = start_daphne(
+        database_url=database_url, simulator=simulator, dms=dms, lingma=lingma, data_dir=folder
+    )
+    yield server.base_url
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def live_asgi(
     django_db_setup, django_db_blocker, simulator, dms_simulator, lingma_simulator, tmp_path_factory
 ) -> Iterator[str]:
     """Base URL of a daphne process serving the project on the test database."""
-    with django_db_blocker.unblock():
-        database_url = current_database_url()
-    server = start_daphne(
-        database_url=database_url,
-        simulator=simulator,
-        dms=dms_simulator,
-        lingma=lingma_simulator,
-        data_dir=tmp_path_factory.mktemp("asgi-data"),
-    )
-    yield server.base_url
-    server.stop()
+    simulators = (simulator, dms_simulator, lingma_simulator)
+    yield from _serve(django_db_blocker, simulators, tmp_path_factory.mktemp("asgi-data"))
+
+
+@pytest.fixture(scope="module")
+def own_asgi(
+    django_db_setup, django_db_blocker, simulator, dms_simulator, lingma_simulator, tmp_path_factory
+) -> Iterator[str]:
+    """A server process of the module's own, for modules that save in the admin: Django caches
+    content types per process, and the database flush after each test renumbers them, so a
+    long-lived server's admin change log would point at ids that no longer exist."""
+    simulators = (simulator, dms_simulator, lingma_simulator)
+    yield from _serve(django_db_blocker, simulators, tmp_path_factory.mktemp("own-asgi-data"))
 
 
 @pytest.fixture(scope="module")

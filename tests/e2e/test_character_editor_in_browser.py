@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from characters.models import Character
-from tests.conftest import current_database_url
 from tests.e2e.conftest import ARTIFACTS, login
-from tests.live_server import start_daphne
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,25 +24,6 @@ CITY_SCHEMA = {
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"character_editor_{name}.png"), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def own_asgi(
-    django_db_setup, django_db_blocker, simulator, dms_simulator, lingma_simulator, tmp_path_factory
-) -> Iterator[str]:
-    """A server process of this module's own: Django caches content types per process, and the
-    flush after each test renumbers them, so a long-lived server's admin log would break."""
-    with django_db_blocker.unblock():
-        database_url = current_database_url()
-    server = start_daphne(
-        database_url=database_url,
-        simulator=simulator,
-        dms=dms_simulator,
-        lingma=lingma_simulator,
-        data_dir=tmp_path_factory.mktemp("editor-asgi-data"),
-    )
-    yield server.base_url
-    server.stop()
 
 
 def test_a_character_made_with_the_structured_editor_chats(own_asgi, page, admin_user):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from characters.models import Character
-from tests.conftest import current_database_url
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import character_create_synced
-from tests.live_server import start_daphne
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,26 +35,6 @@ def _chat(page, base_url: str, character: Character, text: str):
     reply = page.locator(".msg-assistant:not(.msg-opening)").last
     expect(reply).to_have_attribute("data-state", "complete", timeout=REPLY_TIMEOUT_MS)
     return reply
-
-
-@pytest.fixture(scope="module")
-def own_asgi(
-    django_db_setup, django_db_blocker, simulator, dms_simulator, lingma_simulator, tmp_path_factory
-) -> Iterator[str]:
-    """A server process of this module's own. Django caches content types per process, and the
-    database flush after each test renumbers them: a long-lived server's admin change log would
-    point at ids that no longer exist."""
-    with django_db_blocker.unblock():
-        database_url = current_database_url()
-    server = start_daphne(
-        database_url=database_url,
-        simulator=simulator,
-        dms=dms_simulator,
-        lingma=lingma_simulator,
-        data_dir=tmp_path_factory.mktemp("platforms-asgi-data"),
-    )
-    yield server.base_url
-    server.stop()
 
 
 # One test for both platforms, so no flush falls between the admin saves (see `own_asgi`).
