@@ -35,6 +35,7 @@ ALLOWED = {
         "MB",
     ),
     *("xlsx", "Enter", "Shift", "Esc", "Ctrl", "Kappa", "Cohen", "English", "teamDocs", "Axes"),
+    *("kappa", "CSV", "JSONL"),
     *("user", "char", "My", "name", "is", "CN_MOBILE_1", "review", "update", "succcess"),
     *("refuse", "out", "parameters", "get_weather", "root", "Lin", "Mira", "Hangzhou"),
     *("tea", "master", "in", "A", "starship", "captain", "Welcome", "traveller"),
@@ -81,7 +82,10 @@ def _shot(page, name: str) -> None:
 @pytest.fixture
 def lin(sim):
     return character_create_synced(
-        name="Lin", introduction="A tea master in Hangzhou.", opening_line="Welcome, traveller."
+        name="Lin",
+        introduction="A tea master in Hangzhou.",
+        basic_information="你是林，一位杭州的茶艺师。",
+        opening_line="Welcome, traveller.",
     )
 
 
@@ -116,6 +120,13 @@ def test_a_chinese_browser_sees_no_english_ui_on_the_main_pages(
         "chat": f"/chat/{chat.pk}/",
         "chats": "/chat/",
         "jobs": "/jobs/",
+        "convert": "/jobs/convert/",
+        "character": f"/characters/{lin.pk}/",
+        "memories": f"/memories/{lin.pk}/",
+        "profile": "/accounts/profile/",
+        "ratings": "/staff/ratings/",
+        "dashboard": "/staff/ratings/dashboard/",
+        "not_found": "/no-such-page/",
         "admin_character": f"/admin/characters/character/{lin.pk}/change/",
     }
     leaks = {}
