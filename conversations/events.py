@@ -17,7 +17,7 @@ from django.db import transaction
 from characters.models import Character
 from conversations import protocol, relay
 from conversations.models import Message
-from conversations.rendering import message_payload, render_message
+from conversations.rendering import message_payload, render_message, shown_usage
 
 Frame = dict[str, object]
 
@@ -45,7 +45,8 @@ def reply_started(reply: Message, *, character: Character) -> None:
 
 def reply_done(reply: Message, *, character: Character) -> None:
     html = render_message(reply, character=character)
-    frame = protocol.done_frame(reply.pk, reply.state, reply.usage(), html)
+    # The raw counts follow CHAT_TOKEN_COUNTS like the footer: the socket is the owner's.
+    frame = protocol.done_frame(reply.pk, reply.state, shown_usage(reply, reader=None), html)
     _broadcast_on_commit(reply.session_id, frame)
 
 

@@ -111,7 +111,7 @@ def message_context(
     `latest` marks the session's last message: only it offers regenerate and, for the last
     question, flipping between alternatives (`alternatives` = ids of its replies, in order).
     `reader` is who the page is for; frames, built once for every socket of the session, pass
-    none (see `_shown_usage`).
+    none (see `shown_usage`).
     """
     if alternatives is None:
         alternatives = _alternatives_of(message) if latest else []
@@ -133,7 +133,7 @@ def message_context(
         # Xingchen keeps the conversation and cannot delete a message of it.
         "turn_stays_upstream": message.role == Message.Role.USER
         and upstream_for(character).keeps_history,
-        "shown_usage": _shown_usage(message, reader=reader),
+        "shown_usage": shown_usage(message, reader=reader),
         "jobs": list(message.jobs.all()) if message.is_reply() and message.pk else [],
         **_feedback_context(message),
     }
@@ -162,7 +162,7 @@ def message_payload(message: Message, *, character: Character) -> MessagePayload
     }
 
 
-def _shown_usage(message: Message, *, reader: User | AnonymousUser | None) -> dict[str, int] | None:
+def shown_usage(message: Message, *, reader: User | AnonymousUser | None) -> dict[str, int] | None:
     """The reply's token counts, if CHAT_TOKEN_COUNTS lets its reader see them.
 
     A conversation is only ever shown to its owner: the page and the socket both admit the

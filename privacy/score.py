@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -202,10 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScoreError, OSError) as error:
         print(f"privacy.score: {error}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(format_table(report))
+    try:
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=2))
+        else:
+            print(format_table(report))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): what it wanted was printed.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -3,11 +3,14 @@ page and in the frames the chat socket receives."""
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from conversations.events import reply_done
 from conversations.models import Message
 from conversations.rendering import message_payload
 from tests.factories import character_create, chat_session_create, message_create
@@ -82,6 +85,22 @@ def test_the_socket_frame_of_a_reply_follows_the_same_rule(staff, alice, setting
     assert COUNTS not in _frame_html(alices)
     settings.CHAT_TOKEN_COUNTS = "everyone"
     assert COUNTS in _frame_html(alices)
+
+
+def test_the_done_frame_carries_the_counts_only_for_those_who_may_see_them(staff, alice):
+    sent: list[dict] = []
+    for user in (staff, alice):
+        reply = _reply(chat_session_create(user=user))
+        reply = Message.objects.select_related("session__character").get(pk=reply.pk)
+        with patch(
+            "conversations.events._broadcast_on_commit", lambda _id, frame: sent.append(frame)
+        ):
+            reply_done(reply, character=reply.session.character)
+
+    assert [frame["usage"] for frame in sent] == [
+        {"input_tokens": 120, "output_tokens": 42},
+        None,
+    ]
 
 
 def test_the_other_footer_actions_stay_without_the_counts(client, alice):
