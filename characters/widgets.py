@@ -11,12 +11,14 @@ without the widget's marker (`<name>-mode`) is read as JSON text too.
 from __future__ import annotations
 
 import json
+from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.widgets import MediaDefiningClass
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -59,9 +61,13 @@ def _parse(text: str) -> Any:
         return InvalidJSON(text, str(exc))
 
 
-class _StructuredWidget(forms.Widget):
+class _AbstractWidgetMeta(MediaDefiningClass, ABCMeta):
+    """Django's widget metaclass and ABCMeta together, so a widget lacking a hook cannot be made."""
+
+
+class _StructuredWidget(forms.Widget, metaclass=_AbstractWidgetMeta):
     """Rendered with the project's template engine (the admin's form renderer does not see the
-    project's `templates/` folder)."""
+    project's `templates/` folder). Subclasses say how a value becomes rows and back."""
 
     template_name = ""
 
@@ -92,15 +98,17 @@ class _StructuredWidget(forms.Widget):
     def value_omitted_from_data(self, data: Mapping[str, Any], files: Any, name: str) -> bool:
         return name not in data and f"{name}-mode" not in data
 
+    @abstractmethod
     def rows_of(self, value: Any) -> Any:
         """What the structured editor shows for `value`, or None when only JSON text can."""
-        raise NotImplementedError
 
+    @abstractmethod
     def structured_context(self, name: str, shown: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """The template context of the rows for `shown`."""
 
+    @abstractmethod
     def read(self, data: Mapping[str, Any], name: str) -> list[Any]:
-        raise NotImplementedError
+        """The stored JSON list the submitted rows stand for."""
 
 
 def _stored(value: Any) -> Any:
