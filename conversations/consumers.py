@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import HttpRequest
@@ -43,10 +44,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     session: ChatSession
     joined: bool = False
 
+    @cached_property
+    def language(self) -> str:
+        """LocaleMiddleware never sees a socket: the handshake's language cookie or
+        Accept-Language decide what its sentences and HTML speak, for the socket's life."""
+        return _handshake_language(self.scope)
+
     async def dispatch(self, message: dict[str, object]) -> None:
-        # LocaleMiddleware never sees a socket: the handshake's language cookie or
-        # Accept-Language decides what its sentences and HTML speak.
-        with translation.override(_handshake_language(self.scope)):
+        with translation.override(self.language):
             await super().dispatch(message)
 
     async def connect(self) -> None:
