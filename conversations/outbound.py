@@ -28,10 +28,6 @@ class Outbound:
     vault: Vault | None = None
     _masked: dict[str, Masked] = field(default_factory=dict, repr=False)
 
-    @property
-    def masks(self) -> bool:
-        return self.vault is not None
-
     def text(self, text: str) -> str:
         """`text` as it may leave; the same text is masked once however often it is asked."""
         return self.masked(text).text
