@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy.masking import PLACEHOLDER, StreamRestorer, Vault, mask, remask, restore
+from privacy.masking import StreamRestorer, Vault, mask, remask, restore
 from privacy.sealing import VaultUnreadable, seal, unseal
 
 MOBILE = "13812345678"
@@ -128,10 +128,11 @@ def test_a_rewritten_reply_starts_over(reply_vault: Vault) -> None:
 
 
 def _holds_part_of_a_placeholder(piece: str) -> bool:
-    for name in ("[PERSON_1", "[CN_MOBILE_1", "[CN_ID_CARD_1", "[EMAIL_1"):
-        if piece.endswith(tuple(name[:n] for n in range(2, len(name) + 1))):
-            return True
-    return bool(PLACEHOLDER.search(piece)) and "[EMAIL_12]" not in piece
+    """An unrestored known placeholder, or the start of one left at the end of a piece."""
+    known = ("[PERSON_1]", "[CN_MOBILE_1]", "[CN_ID_CARD_1]", "[EMAIL_1]")
+    if any(placeholder in piece for placeholder in known):
+        return True
+    return any(piece.endswith(p[:n]) for p in known for n in range(2, len(p)))
 
 
 def test_a_sealed_vault_opens_with_the_secret_and_with_a_rotated_one() -> None:
